@@ -1,0 +1,55 @@
+# Two commands for a newcomer: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+HOST   ?= 127.0.0.1
+export FLASK_APP := kiosk
+
+.PHONY: run test install install-test translations chromium db bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed translations
+install-test: $(VENV)/.installed-test translations
+
+# catalogs are compiled here, never committed as binaries
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -d kiosk/translations -D messages >/dev/null
+
+db: install
+	mkdir -p instance
+	$(BIN)/flask init-db
+	$(BIN)/flask seed-demo
+
+run: db
+	@echo "Kiosk on http://$(HOST):$(PORT)/  (demo ID numbers: see README.md)"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# Debian's Chromium for the browser tests; installed when missing and we are root.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else \
+	    echo "Chromium is missing: run 'sudo apt-get install chromium fonts-noto-cjk' (browser tests will be skipped, or fail under CI=true)"; \
+	  fi; \
+	fi
+
+test: install-test chromium
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/pages.py
+
+clean:
+	rm -rf $(VENV) instance test-artifacts
