@@ -1,0 +1,92 @@
+"""Demo data: one region with its rules and a dozen insured people, one for each case of
+the journey. The README lists the ID numbers. Dates are relative to today so that
+arrears and open payment windows exist whenever the demo is created."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+
+from .domain.clock import local_today, utcnow
+from .domain.idnumber import mask_id_number, parse_resident_id
+from .domain.orders import OrderStatus
+from .extensions import db
+from .models import Enrolment, PaymentOrder, PaymentOrderItem, Person, PremiumRuleRow, Region
+from .services.dues import due_lines
+from .services.people import id_digest
+from .services.settle import record_paid
+from .services.visits import terminal_by_code
+
+RULES_FILE = Path(__file__).resolve().parent.parent / "config" / "rules" / "demo-region.json"
+
+# (ID number as typed, name, category, [(scheme, months before this month it started, chosen base in fen)], paid already)
+PEOPLE = [
+    ("11010519900307013X", "张三", "standard", [("resident_medical", 30, None)], False),
+    ("110105195811200248", "李小红", "minimum_living", [("resident_medical", 60, None)], False),
+    ("11010519470615031X", "王大山", "extreme_poverty", [("resident_medical", 60, None)], False),
+    ("110105198509120427", "赵敏", "standard", [("flexible_medical", 2, 500000)], False),
+    ("110105197602030552", "陈建国", "standard", [("flexible_medical", 1, 600000), ("flexible_pension", 3, 600000)], False),
+    ("110105199204180669", "刘芳", "standard", [("employee_medical", 40, None)], False),
+    ("110105196807300726", "孙丽", "standard", [("resident_medical", 60, None)], True),
+    ("110105198105120834", "吴刚", "standard", [("flexible_pension", 7, 400000)], False),
+    ("110105199501010949", "欧阳娜娜", "standard", [("resident_medical", 12, None), ("employee_medical", 12, None)], False),
+    ("110105196210081057", "郑凯", "standard", [], False),
+    ("11010519880808127X", "周强", "standard", [("resident_medical", 24, None)], False),
+    ("110105530101123", "钱永福", "standard", [("resident_medical", 120, None)], False),
+]
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def load_rules(region: Region) -> None:
+    data = json.loads(RULES_FILE.read_text(encoding="utf-8"))
+    for rule in data["rules"]:
+        values = dict(rule, valid_from=dt.date.fromisoformat(rule["valid_from"]))
+        db.session.add(PremiumRuleRow(region_id=region.id, **values))
+
+
+def seed(digest_key: str, terminal_code: str) -> bool:
+    """Create the demo data unless it is there already. Returns whether anything was created."""
+    data = json.loads(RULES_FILE.read_text(encoding="utf-8"))
+    if db.session.scalar(select(Region).where(Region.code == data["region"]["code"])):
+        return False
+    region = Region(**data["region"])
+    db.session.add(region)
+    db.session.flush()
+    load_rules(region)
+    today = local_today(utcnow())
+    paid_people = []
+    for number, name, category, enrolments, paid in PEOPLE:
+        resident = parse_resident_id(number, today)
+        person = Person(id_digest=id_digest(resident.number, digest_key), id_masked=mask_id_number(resident.number), name=name,
+                        birth_date=resident.birth_date, category=category, region_id=region.id)
+        person.enrolments = [Enrolment(scheme=scheme, start_date=_months_before(today, months), base_fen=base)
+                             for scheme, months, base in enrolments]
+        db.session.add(person)
+        if paid:
+            paid_people.append(person)
+    db.session.commit()
+    terminal = terminal_by_code(terminal_code)
+    for person in paid_people:
+        _pay_everything(person, terminal.id, today)
+    return True
+
+
+def _pay_everything(person: Person, terminal_id: int, today: dt.date) -> None:
+    """A person who paid at the counter last week: a settled order with its receipt."""
+    lines = [line for line in due_lines(person, today) if line.payable]
+    now = utcnow()
+    order = PaymentOrder(out_trade_no=f"DEMO{person.id:06d}", idempotency_key=f"demo-{person.id}", person_id=person.id,
+                         terminal_id=terminal_id, provider="counter", status=OrderStatus.PENDING.value,
+                         total_fen=sum(line.amount_fen for line in lines), expires_at=now, created_at=now,
+                         items=[PaymentOrderItem(bill_id=line.bill.id, principal_fen=line.bill.principal_fen,
+                                                 subsidy_fen=line.bill.subsidy_fen, late_fee_fen=line.late_fee_fen,
+                                                 amount_fen=line.amount_fen) for line in lines])
+    db.session.add(order)
+    db.session.commit()
+    record_paid(order.id, trade_no=f"DEMO-CASH-{person.id}", amount_fen=order.total_fen, source="demo")

@@ -1,0 +1,207 @@
+"""Tables. Money is integer fen; timestamps are naive UTC (see ``domain.clock``)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .domain.clock import utcnow
+from .extensions import db
+
+
+class Region(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(6), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    agency_name: Mapped[str] = mapped_column(String(200))
+
+
+class PremiumRuleRow(db.Model):
+    """A premium rule as data; ``services.dues`` turns rows into ``domain.premiums.PremiumRule``."""
+
+    __tablename__ = "premium_rule"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
+    scheme: Mapped[str] = mapped_column(String(40))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    flat_fen: Mapped[int] = mapped_column(Integer, default=0)
+    rate_per_10000: Mapped[int] = mapped_column(Integer, default=0)
+    base_floor_fen: Mapped[int] = mapped_column(Integer, default=0)
+    base_cap_fen: Mapped[int] = mapped_column(Integer, default=0)
+    late_fee_per_10000_per_day: Mapped[int] = mapped_column(Integer, default=0)
+    rounding: Mapped[str] = mapped_column(String(8), default="fen")
+    window_opens_months_before: Mapped[int] = mapped_column(Integer, default=4)
+    window_closes_months_after: Mapped[int] = mapped_column(Integer, default=0)
+    max_arrears_months: Mapped[int] = mapped_column(Integer, default=24)
+    subsidy_percent: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Person(db.Model):
+    """An insured person. The ID number itself is not stored: only a keyed digest to find
+    the person and the masked form to show."""
+
+    __tablename__ = "insured_person"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    id_masked: Mapped[str] = mapped_column(String(18))
+    name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(30), default="standard")
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
+    region: Mapped[Region] = relationship()
+    enrolments: Mapped[list[Enrolment]] = relationship(back_populates="person", order_by="Enrolment.id")
+
+
+class Enrolment(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"), index=True)
+    scheme: Mapped[str] = mapped_column(String(40))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    base_fen: Mapped[int | None] = mapped_column(Integer)
+    person: Mapped[Person] = relationship(back_populates="enrolments")
+    __table_args__ = (UniqueConstraint("person_id", "scheme", "start_date"),)
+
+
+class Bill(db.Model):
+    """A payable item for one period, frozen when first shown to the person."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"), index=True)
+    scheme: Mapped[str] = mapped_column(String(40))
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    principal_fen: Mapped[int] = mapped_column(Integer)
+    subsidy_fen: Mapped[int] = mapped_column(Integer, default=0)
+    late_fee_per_10000_per_day: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("person_id", "scheme", "period_start", name="uq_bill_period"),
+        CheckConstraint("principal_fen >= 0 AND subsidy_fen >= 0 AND subsidy_fen <= principal_fen", name="ck_bill_amounts"),
+    )
+
+
+class Terminal(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(String(200), default="")
+
+
+class PaymentOrder(db.Model):
+    __tablename__ = "payment_order"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    out_trade_no: Mapped[str] = mapped_column(String(64), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"), index=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"))
+    provider: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    total_fen: Mapped[int] = mapped_column(Integer)
+    refund_due_fen: Mapped[int] = mapped_column(Integer, default=0)
+    qr_payload: Mapped[str | None] = mapped_column(Text)
+    qr_svg: Mapped[str | None] = mapped_column(Text)
+    provider_trade_no: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_queried_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # closed here, but the provider's cancel failed: its QR may still be paid there
+    trade_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    person: Mapped[Person] = relationship()
+    terminal: Mapped[Terminal] = relationship()
+    items: Mapped[list[PaymentOrderItem]] = relationship(back_populates="order", order_by="PaymentOrderItem.id")
+    receipt: Mapped[Receipt | None] = relationship(back_populates="order")
+    __table_args__ = (CheckConstraint("total_fen > 0", name="ck_order_total_positive"),)
+
+
+class PaymentOrderItem(db.Model):
+    """A bill inside an order, with the amounts fixed when the order was made.
+
+    ``live``: the order still holds the bill (pending or paid), so no other order may take
+    it. ``settled``: this item paid the bill. Two partial unique indexes turn both rules
+    into database constraints: a bill is in at most one live order, and paid at most once.
+    """
+
+    __tablename__ = "payment_order_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("payment_order.id"), index=True)
+    bill_id: Mapped[int] = mapped_column(ForeignKey("bill.id"))
+    principal_fen: Mapped[int] = mapped_column(Integer)
+    subsidy_fen: Mapped[int] = mapped_column(Integer)
+    late_fee_fen: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    live: Mapped[bool] = mapped_column(Boolean, default=True)
+    settled: Mapped[bool] = mapped_column(Boolean, default=False)
+    order: Mapped[PaymentOrder] = relationship(back_populates="items")
+    bill: Mapped[Bill] = relationship()
+    __table_args__ = (
+        Index("uq_item_live_bill", "bill_id", unique=True, sqlite_where=text("live = 1"), postgresql_where=text("live")),
+        Index("uq_item_settled_bill", "bill_id", unique=True, sqlite_where=text("settled = 1"), postgresql_where=text("settled")),
+        CheckConstraint("amount_fen = principal_fen - subsidy_fen + late_fee_fen", name="ck_item_amount"),
+    )
+
+
+class Receipt(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("payment_order.id"), unique=True)
+    payer_masked: Mapped[str] = mapped_column(String(100))
+    id_masked: Mapped[str] = mapped_column(String(18))
+    terminal_code: Mapped[str] = mapped_column(String(40))
+    agency_name: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    print_count: Mapped[int] = mapped_column(Integer, default=0)
+    order: Mapped[PaymentOrder] = relationship(back_populates="receipt")
+
+
+class PaymentEvent(db.Model):
+    """What happened to an order and who said so: the operator's audit trail."""
+
+    __tablename__ = "payment_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("payment_order.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(String(400), default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Visit(db.Model):
+    """One citizen's session at a terminal, kept on the server so that it can be destroyed.
+
+    The browser holds only a random token; this row holds its SHA-256.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("insured_person.id"))
+    checkout_key: Mapped[str | None] = mapped_column(String(64))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("payment_order.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    person: Mapped[Person | None] = relationship()
+    order: Mapped[PaymentOrder | None] = relationship()
+
+
+class SandboxTrade(db.Model):
+    """The sandbox provider's own ledger: what a real provider keeps on its side."""
+
+    __tablename__ = "sandbox_trade"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    out_trade_no: Mapped[str] = mapped_column(String(64), unique=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    trade_no: Mapped[str] = mapped_column(String(64), unique=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="CREATED")
+    notify_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    refunded_fen: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,150 @@
+"""A sandbox provider that behaves like Alipay face-to-face, in this app's own database.
+
+Its ledger (``sandbox_trade``) is written in sessions of its own, committed apart from
+the app's transaction, as a real provider's would be. Notifications are signed form
+posts (HMAC-SHA256 over the sorted ``k=v&...`` string without ``sign`` and
+``sign_type``, where Alipay uses RSA2) and go to the same callback URL a real provider
+would use.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from ..domain.clock import utcnow
+from ..models import SandboxTrade
+from .base import CancelOutcome, InvalidNotification, Notification, ProviderError, TradeState, TradeStatus
+
+log = logging.getLogger(__name__)
+
+# Alipay's trade states, as the sandbox keeps them
+CREATED, WAIT_BUYER_PAY, TRADE_SUCCESS, TRADE_CLOSED = "CREATED", "WAIT_BUYER_PAY", "TRADE_SUCCESS", "TRADE_CLOSED"
+_STATE = {WAIT_BUYER_PAY: TradeState.WAITING, TRADE_SUCCESS: TradeState.PAID, TRADE_CLOSED: TradeState.CLOSED}
+WALLET_PATH = "/sandbox/wallet/"
+
+
+def sign(params: Mapping[str, str], key: str) -> str:
+    payload = "&".join(f"{k}={params[k]}" for k in sorted(params) if k not in ("sign", "sign_type") and params[k] != "")
+    return hmac.new(key.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+class SandboxProvider:
+    name = "sandbox"
+    ack_body = "success"
+
+    def __init__(self, engine_source: Callable[[], Engine], signing_key: str, notify_mode: str = "http"):
+        self._engine_source = engine_source
+        self._key = signing_key
+        self.notify_mode = notify_mode
+
+    def _session(self) -> Session:
+        return Session(self._engine_source(), expire_on_commit=False)
+
+    # -- the merchant's side of the protocol -------------------------------------------
+    def precreate(self, *, out_trade_no, amount_fen, subject, expires_at, notify_url, public_base_url) -> str:
+        token = secrets.token_urlsafe(24)
+        with self._session() as session, session.begin():
+            session.add(SandboxTrade(out_trade_no=out_trade_no, token=token, trade_no="SBX" + secrets.token_hex(10),
+                                     subject=subject, amount_fen=amount_fen, expires_at=expires_at, notify_url=notify_url))
+        return public_base_url.rstrip("/") + WALLET_PATH + token
+
+    def query(self, out_trade_no: str) -> TradeStatus:
+        with self._session() as session:
+            trade = session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no))
+            if trade is None or trade.status == CREATED:
+                return TradeStatus(TradeState.NOT_FOUND)
+            return TradeStatus(_STATE[trade.status], trade.trade_no, trade.amount_fen)
+
+    def cancel(self, out_trade_no: str) -> CancelOutcome:
+        with self._session() as session, session.begin():
+            trade = session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no).with_for_update())
+            if trade is None:
+                raise ProviderError("no such trade")
+            if trade.status == TRADE_SUCCESS:
+                trade.status, trade.refunded_fen = TRADE_CLOSED, trade.amount_fen
+                return CancelOutcome(refunded=True)
+            if trade.status != TRADE_CLOSED:
+                trade.status, trade.finished_at = TRADE_CLOSED, utcnow()
+            return CancelOutcome(refunded=False)
+
+    def parse_notification(self, form: Mapping[str, str]) -> Notification:
+        given = form.get("sign", "")
+        if not given or not hmac.compare_digest(given, sign(form, self._key)):
+            raise InvalidNotification("bad signature")
+        try:
+            state = {TRADE_SUCCESS: TradeState.PAID, "TRADE_FINISHED": TradeState.PAID, TRADE_CLOSED: TradeState.CLOSED}[form["trade_status"]]
+            return Notification(form["out_trade_no"], state, form["trade_no"], _fen(form["total_amount"]), form["notify_id"])
+        except (KeyError, ValueError) as exc:
+            raise InvalidNotification(f"malformed: {exc.__class__.__name__}") from None
+
+    # -- the buyer's side: the wallet page on a phone ----------------------------------
+    def scan(self, token: str) -> SandboxTrade | None:
+        """Opening the QR's URL is the scan: from now on the trade exists (WAIT_BUYER_PAY)."""
+        with self._session() as session, session.begin():
+            trade = session.scalar(select(SandboxTrade).where(SandboxTrade.token == token).with_for_update())
+            if trade is None:
+                return None
+            if trade.status == CREATED:
+                trade.status = TRADE_CLOSED if utcnow() >= trade.expires_at else WAIT_BUYER_PAY
+                if trade.status == TRADE_CLOSED:
+                    trade.finished_at = utcnow()
+            return trade
+
+    def settle(self, token: str, *, pay: bool) -> SandboxTrade | None:
+        """The buyer pays (or declines). Returns the trade, or None if it can no longer be paid."""
+        with self._session() as session, session.begin():
+            trade = session.scalar(select(SandboxTrade).where(SandboxTrade.token == token).with_for_update())
+            if trade is None or trade.status not in (CREATED, WAIT_BUYER_PAY):
+                return None
+            if utcnow() >= trade.expires_at:
+                trade.status, trade.finished_at = TRADE_CLOSED, utcnow()
+                return None
+            trade.status, trade.finished_at = (TRADE_SUCCESS if pay else TRADE_CLOSED), utcnow()
+        if self.notify_mode == "http" and trade.notify_url:
+            threading.Thread(target=self._deliver, args=(trade.notify_url, self.notification_for(trade)), daemon=True).start()
+        return trade
+
+    def notification_for(self, trade: SandboxTrade, notify_id: str | None = None) -> dict[str, str]:
+        params = {
+            "notify_id": notify_id or secrets.token_hex(12),
+            "notify_type": "trade_status_sync",
+            "out_trade_no": trade.out_trade_no,
+            "trade_no": trade.trade_no,
+            "trade_status": trade.status,
+            "total_amount": f"{trade.amount_fen // 100}.{trade.amount_fen % 100:02d}",
+            "gmt_payment": f"{trade.finished_at or utcnow():%Y-%m-%d %H:%M:%S}",
+            "sign_type": "HMAC-SHA256",
+        }
+        params["sign"] = sign(params, self._key)
+        return params
+
+    def _deliver(self, url: str, params: dict[str, str], delays=(0, 1, 3, 10)) -> bool:
+        """Post until the merchant answers exactly ``success`` (the same notify_id each time)."""
+        body = urllib.parse.urlencode(params).encode()
+        for delay in delays:
+            time.sleep(delay)
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=10) as response:
+                    if response.read().decode().strip() == self.ack_body:
+                        return True
+            except OSError as exc:
+                log.warning("sandbox notify to merchant failed: %s", exc.__class__.__name__)
+        return False
+
+
+def _fen(amount: str) -> int:
+    yuan_part, _, fen_part = amount.partition(".")
+    if not yuan_part.isdigit() or not (fen_part.isdigit() and len(fen_part) == 2):
+        raise ValueError("amount")
+    return int(yuan_part) * 100 + int(fen_part)

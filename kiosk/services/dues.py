@@ -1,0 +1,93 @@
+"""What a person may pay now: domain dues, frozen into bills, with their state."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..domain.premiums import Category, Due, Enrolment, PremiumRule, Scheme, dues_for, late_fee
+from ..extensions import db
+from ..models import Bill, Person, PaymentOrderItem, PremiumRuleRow
+
+
+@dataclass(frozen=True)
+class DueLine:
+    """A bill as the dues screen shows it (amounts already computed for ``today``)."""
+
+    bill: Bill
+    late_fee_fen: int
+    held_elsewhere: bool  # another terminal's open order holds it right now
+
+    @property
+    def amount_fen(self) -> int:
+        return self.bill.principal_fen - self.bill.subsidy_fen + self.late_fee_fen
+
+    @property
+    def payable(self) -> bool:
+        return self.amount_fen > 0 and not self.held_elsewhere
+
+
+def total_of(lines: list[DueLine], bill_ids) -> int:
+    """What ticking ``bill_ids`` costs: payable lines only, each counted once."""
+    chosen = set(bill_ids)
+    return sum(line.amount_fen for line in lines if line.payable and line.bill.id in chosen)
+
+
+def rules_for(region_id: int) -> list[PremiumRule]:
+    rows = db.session.scalars(select(PremiumRuleRow).where(PremiumRuleRow.region_id == region_id))
+    return [
+        PremiumRule(
+            scheme=Scheme(row.scheme), valid_from=row.valid_from, valid_to=row.valid_to, flat_fen=row.flat_fen,
+            rate_per_10000=row.rate_per_10000, base_floor_fen=row.base_floor_fen, base_cap_fen=row.base_cap_fen,
+            late_fee_per_10000_per_day=row.late_fee_per_10000_per_day, rounding=row.rounding,
+            window_opens_months_before=row.window_opens_months_before,
+            window_closes_months_after=row.window_closes_months_after,
+            max_arrears_months=row.max_arrears_months, subsidy_percent=dict(row.subsidy_percent or {}),
+        )
+        for row in rows
+    ]
+
+
+def schemes_of(person: Person) -> list[Scheme]:
+    return list(dict.fromkeys(Scheme(enrolment.scheme) for enrolment in person.enrolments))
+
+
+def bill_late_fee(bill: Bill, today: dt.date) -> int:
+    return late_fee(bill.principal_fen - bill.subsidy_fen, bill.due_date, today, bill.late_fee_per_10000_per_day)
+
+
+def _paid_periods(person_id: int) -> set[tuple[str, dt.date]]:
+    rows = db.session.execute(
+        select(Bill.scheme, Bill.period_start).join(PaymentOrderItem, PaymentOrderItem.bill_id == Bill.id)
+        .where(Bill.person_id == person_id, PaymentOrderItem.settled.is_(True))
+    )
+    return {(scheme, start) for scheme, start in rows}
+
+
+def _bill_for(person_id: int, due: Due) -> Bill:
+    """The bill for ``due``, created on first sight; a racing terminal's insert wins harmlessly."""
+    query = select(Bill).where(Bill.person_id == person_id, Bill.scheme == due.scheme.value, Bill.period_start == due.period_start)
+    bill = db.session.scalar(query)
+    if bill is None:
+        db.session.add(Bill(person_id=person_id, scheme=due.scheme.value, period_start=due.period_start, period_end=due.period_end,
+                            due_date=due.due_date, principal_fen=due.principal_fen, subsidy_fen=due.subsidy_fen,
+                            late_fee_per_10000_per_day=due.late_fee_per_10000_per_day))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+        bill = db.session.scalar(query)
+    return bill
+
+
+def due_lines(person: Person, today: dt.date, own_order_id: int | None = None) -> list[DueLine]:
+    enrolments = [Enrolment(Scheme(e.scheme), e.start_date, e.end_date, e.base_fen) for e in person.enrolments]
+    dues = dues_for(enrolments, rules_for(person.region_id), Category(person.category), today, _paid_periods(person.id))
+    bills = [_bill_for(person.id, due) for due in dues]
+    held = set(db.session.scalars(
+        select(PaymentOrderItem.bill_id).where(PaymentOrderItem.bill_id.in_([b.id for b in bills]), PaymentOrderItem.live.is_(True),
+                                               PaymentOrderItem.order_id != (own_order_id or -1))
+    ))
+    return [DueLine(bill, bill_late_fee(bill, today), bill.id in held) for bill in bills]

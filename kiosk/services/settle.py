@@ -1,0 +1,139 @@
+"""Recording what the provider says: paid exactly once, never lost, every step audited.
+
+Every state change is a compare-and-set ``UPDATE ... WHERE status IN (...)``, so double
+taps, retried callbacks, pollers and racing app instances all agree on one outcome; the
+partial unique index on settled items is the last word on "a bill is paid at most once".
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..domain.clock import to_local, utcnow
+from ..domain.idnumber import mask_name
+from ..domain.orders import OrderStatus, receipt_number, sources_of
+from ..extensions import db
+from ..models import PaymentEvent, PaymentOrder, PaymentOrderItem, Receipt
+from ..payments.base import InvalidNotification, TradeState
+
+log = logging.getLogger(__name__)
+
+
+class AmountMismatch(Exception):
+    """The provider reports a different amount from the order's: never settle on it."""
+
+
+def log_event(order_id: int | None, kind: str, source: str, detail: str = "") -> None:
+    db.session.add(PaymentEvent(order_id=order_id, kind=kind, source=source, detail=detail[:400]))
+
+
+def record_paid(order_id: int, *, trade_no: str | None, amount_fen: int | None, source: str, now: dt.datetime | None = None) -> PaymentOrder:
+    """Mark the order paid and settle its bills, in one transaction; safe to call any number of times."""
+    for _attempt in range(3):
+        try:
+            return _record_paid_once(order_id, trade_no, amount_fen, source, now or utcnow())
+        except IntegrityError:
+            # another order settled one of these bills at the same moment: look again
+            db.session.rollback()
+    raise RuntimeError("could not settle order after repeated conflicts")
+
+
+def _record_paid_once(order_id, trade_no, amount_fen, source, now) -> PaymentOrder:
+    total = db.session.scalar(select(PaymentOrder.total_fen).where(PaymentOrder.id == order_id))
+    if amount_fen is not None and amount_fen != total:
+        db.session.rollback()
+        log_event(order_id, "amount_mismatch", source, f"provider {amount_fen} fen, order {total} fen")
+        db.session.commit()
+        raise AmountMismatch(order_id)
+    won = db.session.execute(
+        update(PaymentOrder)
+        .where(PaymentOrder.id == order_id, PaymentOrder.status.in_([s.value for s in sources_of(OrderStatus.PAID)]))
+        .values(status=OrderStatus.PAID.value, paid_at=now, finished_at=now, provider_trade_no=trade_no)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not won:
+        db.session.rollback()  # already paid: the first caller did all the work
+        return db.session.get(PaymentOrder, order_id, populate_existing=True)
+    order = db.session.get(PaymentOrder, order_id, populate_existing=True)
+    bill_ids = [item.bill_id for item in order.items]
+    taken = set(db.session.scalars(
+        select(PaymentOrderItem.bill_id).where(PaymentOrderItem.bill_id.in_(bill_ids), PaymentOrderItem.settled.is_(True),
+                                               PaymentOrderItem.order_id != order.id)
+    ))
+    refund = 0
+    for item in order.items:
+        if item.bill_id in taken:
+            refund += item.amount_fen
+        else:
+            item.settled = True
+    order.refund_due_fen = refund
+    if refund:
+        log_event(order.id, "refund_due", source, f"{refund} fen paid for bills another order had paid")
+    if refund < order.total_fen:
+        person = order.person
+        db.session.add(Receipt(
+            number=receipt_number(to_local(now), order.id), order_id=order.id, payer_masked=mask_name(person.name),
+            id_masked=person.id_masked, terminal_code=order.terminal.code, agency_name=person.region.agency_name, issued_at=now,
+        ))
+    log_event(order.id, "paid", source, f"trade {trade_no}")
+    db.session.commit()
+    return order
+
+
+def finish_unpaid(order_id: int, target: OrderStatus, source: str, detail: str = "", now: dt.datetime | None = None,
+                  trade_open: bool = False) -> bool:
+    """PENDING -> CANCELLED, EXPIRED or FAILED; frees the bills for another order. False if too late.
+
+    ``trade_open``: the provider did not confirm closing the trade, so it may still be paid."""
+    now = now or utcnow()
+    won = db.session.execute(
+        update(PaymentOrder)
+        .where(PaymentOrder.id == order_id, PaymentOrder.status.in_([s.value for s in sources_of(target)]))
+        .values(status=target.value, finished_at=now, trade_open=trade_open)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won:
+        db.session.execute(update(PaymentOrderItem).where(PaymentOrderItem.order_id == order_id).values(live=False)
+                           .execution_options(synchronize_session=False))
+        log_event(order_id, target.value, source, detail)
+    db.session.commit()
+    return bool(won)
+
+
+def handle_notification(provider, form) -> bool:
+    """A provider's callback. True means: acknowledge it (it is recorded, or was already).
+
+    A forged, malformed or unknown one is logged and refused; an exception on the way
+    propagates, the transaction is rolled back and the provider will send it again. A payment
+    for an order already closed is checked with the provider first: the cancel may have refunded it.
+    """
+    try:
+        note = provider.parse_notification(form)
+    except InvalidNotification as exc:
+        log_event(None, "bad_notification", provider.name, str(exc))
+        db.session.commit()
+        return False
+    order_id = db.session.scalar(select(PaymentOrder.id).where(PaymentOrder.out_trade_no == note.out_trade_no,
+                                                               PaymentOrder.provider == provider.name))
+    if order_id is None:
+        log_event(None, "unknown_order", provider.name, "notification for an order this app never made")
+        db.session.commit()
+        return False
+    if note.state is TradeState.PAID:
+        status = db.session.scalar(select(PaymentOrder.status).where(PaymentOrder.id == order_id))
+        if status not in (OrderStatus.PENDING.value, OrderStatus.PAID.value) and provider.query(note.out_trade_no).state is TradeState.CLOSED:
+            # a closed order's payment that the provider has closed since: the cancel refunded it
+            # (Alipay may refund instead of closing), so there is no money to settle with
+            log_event(order_id, "refunded_at_provider", provider.name, f"trade {note.trade_no} paid, then refunded by the cancel")
+            db.session.commit()
+            return True
+        try:
+            record_paid(order_id, trade_no=note.trade_no, amount_fen=note.amount_fen, source="notify")
+        except AmountMismatch:
+            return False
+    elif note.state in (TradeState.CLOSED, TradeState.FAILED):
+        finish_unpaid(order_id, OrderStatus.FAILED, "notify", "closed at the provider")
+    return True

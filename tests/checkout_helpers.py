@@ -1,0 +1,16 @@
+"""Delivering a provider notification the way the sandbox does."""
+from sqlalchemy import select
+
+from kiosk.extensions import db
+from kiosk.models import SandboxTrade
+
+
+def notify(app, order, status="TRADE_SUCCESS"):
+    """What the sandbox posts to the callback once the buyer pays (or the trade closes)."""
+    provider = app.extensions["kiosk_provider"]
+    with app.app_context():
+        trade = db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == order.out_trade_no))
+        trade.status = status
+        db.session.commit()
+        form = provider.notification_for(trade)
+    return app.test_client().post("/payments/notify/sandbox", data=form)

@@ -1,0 +1,146 @@
+"""Payments that race the closing of their order, and the sweep that must find every payment.
+
+Alipay may answer a cancel by refunding a payment that arrived a moment earlier; the
+notification of that payment still comes afterwards, and must not settle anything.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from kiosk.domain.orders import OrderStatus
+from kiosk.extensions import db
+from kiosk.models import PaymentOrder, SandboxTrade
+from kiosk.payments.base import ProviderError, TradeState
+from kiosk.services import checkout
+from tests.helpers import CHEN_JIANGUO, ZHAO_MIN
+from tests.services.conftest import NOTIFY_URL, Terminal, bills_of, buyer_pays, buyer_scans, provider_of, read_ledger
+from tests.services.test_exactly_once import assert_paid_once
+
+CANCELLED, PAID, PENDING = OrderStatus.CANCELLED.value, OrderStatus.PAID.value, OrderStatus.PENDING.value
+
+
+def _trade(app, order_id) -> SandboxTrade:
+    with app.app_context():
+        out_trade_no = db.session.get(PaymentOrder, order_id).out_trade_no
+        return db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no))
+
+
+def test_a_payment_refunded_by_the_cancel_is_never_settled_when_its_notification_comes(demo, terminal, monkeypatch):
+    order_id = terminal.identify(ZHAO_MIN).checkout()
+    buyer_scans(demo, order_id)
+    provider = provider_of(demo)
+    real_query, notes = provider.query, []
+
+    def buyer_pays_just_after_we_ask(out_trade_no):
+        status = real_query(out_trade_no)
+        if not notes:
+            notes.append(buyer_pays(demo, order_id))
+        return status
+
+    monkeypatch.setattr(provider, "query", buyer_pays_just_after_we_ask)
+    with demo.app_context():
+        checkout.close(db.session.get(PaymentOrder, order_id), OrderStatus.CANCELLED, provider, "citizen")
+    monkeypatch.undo()
+    trade = _trade(demo, order_id)
+    assert (trade.status, trade.refunded_fen) == ("TRADE_CLOSED", trade.amount_fen)  # the money went back
+    assert read_ledger(demo).status(order_id) == CANCELLED
+
+    # the payment's notification (sent when the buyer paid) arrives, and is retried
+    for _ in range(2):
+        response = demo.test_client().post(NOTIFY_URL, data=notes[0])
+        assert (response.status_code, response.text) == (200, "success")  # acknowledged: nothing to retry
+    ledger = read_ledger(demo)
+    assert ledger.status(order_id) == CANCELLED
+    assert not ledger.receipts and not ledger.settled
+    assert ledger.kinds(order_id, "paid") == []
+    assert ledger.kinds(order_id, "refunded_at_provider") == ["refunded_at_provider"] * 2
+    # the bills are still due and free: the citizen pays them with a new QR
+    new = terminal.checkout(bills_of(demo, order_id))
+    assert demo.test_client().post(NOTIFY_URL, data=buyer_pays(demo, new)).text == "success"
+    assert_paid_once(demo, new)
+
+
+def test_the_sweep_records_every_payment_even_when_one_order_fails(demo, runner):
+    troubled = Terminal(demo, "HALL-1").identify(ZHAO_MIN).checkout()
+    fine = Terminal(demo, "HALL-2").identify(CHEN_JIANGUO).checkout()
+    buyer_pays(demo, troubled)
+    buyer_pays(demo, fine)
+    with demo.app_context():  # the provider reports another amount for the first one
+        db.session.execute(update(SandboxTrade).where(SandboxTrade.out_trade_no == db.session.get(PaymentOrder, troubled).out_trade_no)
+                           .values(amount_fen=SandboxTrade.amount_fen + 1))
+        db.session.commit()
+    result = runner.invoke(args=["reconcile"])
+    assert result.exception is None and "2 pending orders" in result.output
+    ledger = read_ledger(demo)
+    assert ledger.status(troubled) == PENDING and ledger.kinds(troubled, "amount_mismatch") == ["amount_mismatch"]
+    assert ledger.status(fine) == PAID and ledger.receipts == {fine: 1}
+
+
+def test_a_payment_on_a_trade_the_provider_failed_to_close_is_found_by_the_sweep(demo, terminal, monkeypatch):
+    order_id = terminal.identify(ZHAO_MIN).checkout()
+    buyer_scans(demo, order_id)
+    provider = provider_of(demo)
+
+    def cancel_fails(out_trade_no):
+        raise ProviderError("timeout")
+
+    monkeypatch.setattr(provider, "cancel", cancel_fails)
+    with demo.app_context():
+        checkout.close(db.session.get(PaymentOrder, order_id), OrderStatus.CANCELLED, provider, "citizen")
+    monkeypatch.undo()
+    buyer_pays(demo, order_id)  # the QR still works at the provider; the notification is lost
+    with demo.app_context():
+        assert provider.query(_trade(demo, order_id).out_trade_no).state is TradeState.PAID
+        checkout.reconcile(provider)
+    assert read_ledger(demo).status(order_id) == PAID
+
+
+def test_the_new_qr_is_withdrawn_once_a_late_payment_of_the_old_one_pays_its_bills(demo, terminal):
+    """The citizen must not be able to pay the same bills again on the replacement QR."""
+    from tests.services.conftest import SETTINGS
+    from tests.services.test_exactly_once import late_payment_with_replacement
+
+    old, new = late_payment_with_replacement(demo, terminal)
+    with demo.app_context():
+        checkout.refresh(db.session.get(PaymentOrder, new), provider_of(demo), SETTINGS)  # the kiosk's next poll
+    assert read_ledger(demo).status(new) == CANCELLED
+    assert _trade(demo, new).status == "TRADE_CLOSED"  # the phone can no longer pay it
+    assert_paid_once(demo, old)
+
+
+def test_a_poll_that_sees_a_wrong_amount_keeps_the_order_for_an_operator(demo, terminal, monkeypatch):
+    from kiosk.payments.base import TradeStatus
+    from tests.services.conftest import SETTINGS
+
+    order_id = terminal.identify(ZHAO_MIN).checkout()
+    provider = provider_of(demo)
+    monkeypatch.setattr(provider, "query", lambda out_trade_no: TradeStatus(TradeState.PAID, "T1", 1))
+    with demo.app_context():
+        order = checkout.refresh(db.session.get(PaymentOrder, order_id), provider, SETTINGS)
+        assert order.status == PENDING
+    assert read_ledger(demo).kinds(order_id, "amount_mismatch") == ["amount_mismatch"]
+
+
+def test_the_sweep_asks_only_about_trades_the_provider_may_still_take_money_for(demo, monkeypatch):
+    """Closed orders whose cancel the provider confirmed are never asked about again; one whose
+    cancel failed is asked about (and closed) once, then left alone."""
+    from tests.services.conftest import Terminal
+
+    provider = provider_of(demo)
+    closed_fine = Terminal(demo).identify(ZHAO_MIN).checkout()
+    with demo.app_context():
+        checkout.close(db.session.get(PaymentOrder, closed_fine), OrderStatus.CANCELLED, provider, "citizen")
+    cancel_failed = Terminal(demo).identify(CHEN_JIANGUO).checkout()
+    monkeypatch.setattr(provider, "cancel", lambda out_trade_no: (_ for _ in ()).throw(ProviderError("timeout")))
+    with demo.app_context():
+        checkout.close(db.session.get(PaymentOrder, cancel_failed), OrderStatus.CANCELLED, provider, "citizen")
+    monkeypatch.undo()
+    asked = []
+    real_query = provider.query
+    monkeypatch.setattr(provider, "query", lambda out_trade_no: asked.append(out_trade_no) or real_query(out_trade_no))
+    with demo.app_context():
+        assert checkout.reconcile(provider) == 1
+        assert asked == [db.session.get(PaymentOrder, cancel_failed).out_trade_no]
+    assert _trade(demo, cancel_failed).status == "TRADE_CLOSED"  # the sweep closed what the first cancel could not
+    with demo.app_context():
+        assert checkout.reconcile(provider) == 0
