@@ -1,0 +1,119 @@
+"""The web layer: blueprints, the page-or-fragment rule, headers, error pages, filters."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, make_response, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+
+from ..domain.clock import to_local
+from ..domain.idnumber import mask_name
+from ..domain.money import yuan
+from ..domain.premiums import Period, Scheme
+from ..extensions import db, htmx
+from ..payments import build_provider
+from .messages import PROVIDERS, SCHEMES
+
+log = logging.getLogger(__name__)
+
+
+def provider():
+    return current_app.extensions["kiosk_provider"]
+
+
+def wants_fragment() -> bool:
+    """The one rule for page vs fragment: an htmx request that is not a boosted navigation."""
+    return bool(htmx and not htmx.boosted)
+
+
+def render(page: str, fragment: str | None = None, status: int = 200, **context):
+    """Render ``page``, or only ``fragment`` for htmx; either way the response varies on it."""
+    template = fragment if fragment and wants_fragment() else page
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def go(endpoint: str, **values):
+    """After a change: 303 for a plain form post, a full navigation for htmx."""
+    target = url_for(endpoint, **values)
+    if htmx:
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = target
+    else:
+        response = redirect(target, code=303)
+    response.vary.add("HX-Request")
+    return response
+
+
+def period_label(scheme: str, start, end) -> str:
+    if Scheme(scheme).period is Period.YEAR:
+        return f"{start:%Y}"
+    return f"{start:%Y-%m}"
+
+
+def _error_page(status: int, message):
+    response = make_response(render_template("error.html", message=message, status=status), status)
+    response.vary.add("HX-Request")
+    if htmx:
+        # htmx does not swap error responses by default: show the whole page
+        response.headers["HX-Retarget"] = "body"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def register(app: Flask) -> None:
+    from . import callbacks, kiosk, sandbox
+
+    app.extensions["kiosk_provider"] = build_provider(app.config["PAYMENT_PROVIDER"], app.config, lambda: db.engine)
+    app.register_blueprint(kiosk.bp)
+    app.register_blueprint(callbacks.bp)
+    if app.config["PAYMENT_PROVIDER"] == "sandbox":
+        # the wallet pays without money: it exists only where the sandbox is the provider
+        app.register_blueprint(sandbox.bp)
+
+    app.jinja_env.filters["yuan"] = yuan
+    app.jinja_env.filters["mask_name"] = mask_name
+    app.jinja_env.filters["local_time"] = lambda moment: format_datetime(to_local(moment), "yyyy-MM-dd HH:mm:ss")
+    app.jinja_env.globals["scheme_name"] = lambda code: SCHEMES[Scheme(code)]
+    app.jinja_env.globals["period_label"] = period_label
+    app.jinja_env.globals["provider_name"] = lambda code: PROVIDERS.get(code, code)
+
+    @app.context_processor
+    def page_globals():
+        locale = str(get_locale())
+        return {
+            "lang": locale,
+            "html_lang": "zh-CN" if locale == "zh" else locale,
+            "large_text": bool(session.get("large_text")),
+            "idle_seconds": current_app.config["IDLE_SECONDS"],
+            "idle_warning_seconds": current_app.config["IDLE_WARNING_SECONDS"],
+        }
+
+    @app.after_request
+    def citizen_headers(response):
+        if request.endpoint != "static":
+            # nothing a citizen saw may be shown again from a cache or by Back
+            response.headers["Cache-Control"] = "no-store"
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        return _error_page(400, _l("This screen has expired. Please start again."))
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return _error_page(404, _l("There is nothing here. Please start again."))
+
+    @app.errorhandler(405)
+    def not_allowed(error):
+        return _error_page(405, _l("There is nothing here. Please start again."))
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return _error_page(500, _l("Something went wrong on our side. You will not be charged twice. Please start again or ask at the counter."))

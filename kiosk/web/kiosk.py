@@ -1,0 +1,308 @@
+"""The citizen journey at a self-service terminal. Views parse, call a service, pick a template."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+
+from ..domain.clock import local_today, utcnow
+from ..domain.idnumber import InvalidIdNumber, parse_resident_id
+from ..domain.orders import OrderStatus
+from ..domain.premiums import Category
+from ..services import checkout, visits
+from ..services.dues import due_lines, schemes_of, total_of
+from ..services.people import find_person
+from . import go, provider, render
+from .forms import ActionForm, IdentifyForm, PayForm, PreferenceForm
+from .messages import CATEGORIES, CHECKOUT_ERRORS, ID_PROBLEMS, PERSON_NOT_FOUND
+
+bp = Blueprint("kiosk", __name__)
+
+# what the service menu offers: only services that work today
+SERVICES = ({"endpoint": "kiosk.start", "label": "pay"},)
+
+
+def _max_idle() -> dt.timedelta:
+    cfg = current_app.config
+    return dt.timedelta(seconds=cfg["IDLE_SECONDS"] + cfg["IDLE_WARNING_SECONDS"] + cfg["IDLE_GRACE_SECONDS"])
+
+
+def _settings() -> checkout.CheckoutSettings:
+    cfg = current_app.config
+    base = cfg["PUBLIC_BASE_URL"] or request.host_url
+    return checkout.CheckoutSettings(
+        ttl=dt.timedelta(seconds=cfg["ORDER_TTL_SECONDS"]),
+        query_interval=dt.timedelta(seconds=cfg["PROVIDER_QUERY_INTERVAL_SECONDS"]),
+        notify_url=base.rstrip("/") + url_for("callbacks.notify", provider_name=provider().name),
+        public_base_url=base,
+        subject=_("Social insurance premium"),
+    )
+
+
+@bp.before_request
+def load_visit():
+    g.visit = visits.load_visit(session.get("visit"), _max_idle())
+    if g.visit is None and "visit" in session:
+        # destroyed on the server (idle or finished): forget everything about that citizen
+        _forget_citizen()
+
+
+def _forget_citizen() -> None:
+    """Language, text size and the visit token all belong to the citizen who left."""
+    session.clear()
+
+
+def needs_visit(with_person: bool = True):
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if g.visit is None or (with_person and g.visit.person is None):
+                return go("kiosk.attract", ended=1)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+@bp.get("/")
+def attract():
+    return render("kiosk/attract.html", services=SERVICES, form=ActionForm(), ended=request.args.get("ended") == "1" and g.visit is None)
+
+
+@bp.post("/start")
+def start():
+    if not ActionForm().validate_on_submit():
+        return go("kiosk.attract")
+    session["visit"] = visits.start_visit(current_app.config["TERMINAL_CODE"], session.get("visit"))
+    return go("kiosk.identify")
+
+
+@bp.get("/identify")
+@needs_visit(with_person=False)
+def identify():
+    return render("kiosk/identify.html", "kiosk/_identify_form.html", form=IdentifyForm())
+
+
+@bp.post("/identify")
+@needs_visit(with_person=False)
+def identify_submit():
+    form = IdentifyForm()
+    if form.validate_on_submit():
+        try:
+            resident = parse_resident_id(form.id_number.data or "", local_today(utcnow()))
+        except InvalidIdNumber as error:
+            form.id_number.errors.append(ID_PROBLEMS[error.problem])
+        else:
+            person = find_person(resident.number, current_app.config["ID_DIGEST_KEY"])
+            if person is not None:
+                visits.set_person(g.visit, person.id)
+                return go("kiosk.person")
+            form.id_number.errors.append(PERSON_NOT_FOUND)
+    return render("kiosk/identify.html", "kiosk/_identify_form.html", 422, form=form)
+
+
+@bp.get("/person")
+@needs_visit()
+def person():
+    person = g.visit.person
+    return render("kiosk/person.html", person=person, schemes=schemes_of(person),
+                  category_note=CATEGORIES[Category(person.category)], form=ActionForm())
+
+
+@bp.post("/person/not-me")
+@needs_visit()
+def not_me():
+    if ActionForm().validate_on_submit():
+        visits.set_person(g.visit, None)
+    return go("kiosk.identify")
+
+
+def _pending_order():
+    order = g.visit.order
+    return order if order is not None and order.status == OrderStatus.PENDING.value else None
+
+
+def _dues_context(selected: list[int] | None = None, error=None):
+    person, today = g.visit.person, local_today(utcnow())
+    lines = due_lines(person, today)
+    payable = [line for line in lines if line.payable]
+    chosen = {line.bill.id for line in payable} if selected is None else set(selected)
+    form = PayForm(formdata=None, key=checkout.new_checkout_key(g.visit))
+    employer_only = [scheme for scheme in schemes_of(person) if not scheme.payable_at_kiosk]
+    return dict(person=person, lines=lines, payable=payable, chosen=chosen, total_fen=total_of(lines, chosen), form=form,
+                error=error, employer_only=employer_only, today=today)
+
+
+@bp.get("/dues")
+@needs_visit()
+def dues():
+    if _pending_order():
+        return redirect(url_for("kiosk.payment"), code=303)
+    return render("kiosk/dues.html", **_dues_context())
+
+
+@bp.post("/dues/total")
+@needs_visit()
+def dues_total():
+    """The total for the ticked items, computed here: templates never add money up."""
+    form = PayForm()
+    if not form.validate_on_submit():
+        return go("kiosk.dues")
+    lines = due_lines(g.visit.person, local_today(utcnow()))
+    return render("kiosk/_total.html", total_fen=total_of(lines, form.bills.data or []))
+
+
+@bp.post("/pay")
+@needs_visit()
+def pay():
+    form = PayForm()
+    if not form.validate_on_submit():
+        return go("kiosk.dues")
+    try:
+        checkout.create_order(g.visit, form.bills.data or [], form.key.data or "", provider(), _settings())
+    except checkout.CheckoutError as error:
+        selected = None if error.reason == "stale" else form.bills.data
+        return render("kiosk/dues.html", status=422, **_dues_context(selected, CHECKOUT_ERRORS[error.reason]))
+    return go("kiosk.payment")
+
+
+def _current_order():
+    order = g.visit.order
+    return checkout.refresh(order, provider(), _settings()) if order is not None else None
+
+
+@bp.get("/payment")
+@needs_visit()
+def payment():
+    order = _current_order()
+    if order is None or order.status == OrderStatus.CANCELLED.value:
+        return redirect(url_for("kiosk.dues"), code=303)
+    if order.status == OrderStatus.PAID.value:
+        return redirect(url_for("kiosk.receipt"), code=303)
+    return render("kiosk/payment.html", order=order, remaining=_remaining(order), form=ActionForm())
+
+
+def _remaining(order) -> int:
+    return max(0, int((order.expires_at - utcnow()).total_seconds()))
+
+
+@bp.get("/payment/status")
+@needs_visit()
+def payment_status():
+    order = _current_order()
+    if order is None or order.status != OrderStatus.PENDING.value:
+        response = render("kiosk/_poll_done.html")
+        response.headers["HX-Redirect"] = url_for("kiosk.payment")
+        return response
+    if order.qr_svg is None:
+        response = render("kiosk/_poll_done.html")
+        response.headers["HX-Refresh"] = "true"
+        return response
+    return render("kiosk/_poller.html", order=order, remaining=_remaining(order))
+
+
+@bp.post("/payment/cancel")
+@needs_visit()
+def payment_cancel():
+    order = g.visit.order
+    if ActionForm().validate_on_submit() and order is not None:
+        order = checkout.close(order, OrderStatus.CANCELLED, provider(), "citizen")
+        if order.status == OrderStatus.PAID.value:
+            return go("kiosk.receipt")
+    return go("kiosk.dues")
+
+
+@bp.post("/payment/retry")
+@needs_visit()
+def payment_retry():
+    """A new QR for the same bills after expiry or failure (amounts computed again)."""
+    order = g.visit.order
+    if not ActionForm().validate_on_submit() or order is None or order.status not in (OrderStatus.EXPIRED.value, OrderStatus.FAILED.value):
+        return go("kiosk.payment")
+    try:
+        checkout.create_order(g.visit, [item.bill_id for item in order.items], checkout.new_checkout_key(g.visit), provider(), _settings())
+    except checkout.CheckoutError:
+        return go("kiosk.dues")
+    return go("kiosk.payment")
+
+
+@bp.get("/receipt")
+@needs_visit()
+def receipt():
+    order = g.visit.order
+    if order is None or order.status != OrderStatus.PAID.value:
+        return redirect(url_for("kiosk.payment"), code=303)
+    receipt = order.receipt
+    auto_print = receipt is not None and receipt.print_count == 0
+    if auto_print:
+        # printed once on arrival; a reload must not print it again
+        checkout.mark_printed(receipt)
+    return render("kiosk/receipt.html", order=order, receipt=receipt, auto_print=auto_print, form=ActionForm())
+
+
+@bp.post("/receipt/print")
+@needs_visit()
+def receipt_print():
+    order = g.visit.order
+    if not ActionForm().validate_on_submit() or order is None or order.receipt is None:
+        return go("kiosk.receipt")
+    checkout.mark_printed(order.receipt)
+    return render("kiosk/receipt.html", order=order, receipt=order.receipt, auto_print=True, form=ActionForm())
+
+
+def _end_session():
+    if session.get("visit"):
+        visits.end_visit(session["visit"])
+    session.clear()
+
+
+@bp.post("/done")
+def done():
+    if ActionForm().validate_on_submit():
+        _end_session()
+    return go("kiosk.attract")
+
+
+@bp.post("/session/continue")
+def session_continue():
+    """Continue on the idle warning: the visit was touched by ``load_visit``."""
+    ActionForm().validate_on_submit()
+    return ("", 204) if g.visit is not None else go("kiosk.attract", ended=1)
+
+
+@bp.post("/session/end")
+def session_end():
+    """The idle timer ran out: destroy the visit on the server, then show the attract screen."""
+    if ActionForm().validate_on_submit():
+        _end_session()
+    return go("kiosk.attract")
+
+
+def _safe_next(target: str | None) -> str:
+    parts = urlsplit(target or "")
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return url_for("kiosk.attract")
+    return parts.path
+
+
+def _set_preference(name: str, value) -> object:
+    """Both toggles: change one session preference, then show the same screen again."""
+    form = PreferenceForm()
+    if form.validate_on_submit():
+        session[name] = value
+    return redirect(_safe_next(form.next.data), code=303)
+
+
+@bp.post("/preferences/language")
+def toggle_language():
+    current = session.get("lang", current_app.config["BABEL_DEFAULT_LOCALE"])
+    return _set_preference("lang", "en" if current == "zh" else "zh")
+
+
+@bp.post("/preferences/text-size")
+def toggle_text_size():
+    return _set_preference("large_text", not session.get("large_text", False))

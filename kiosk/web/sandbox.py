@@ -1,0 +1,40 @@
+"""The sandbox wallet: what a phone shows after scanning the QR code."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import PaymentOrder
+from . import render
+from .forms import ActionForm
+
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+
+
+def _payee(out_trade_no: str) -> str:
+    order = db.session.scalar(select(PaymentOrder).where(PaymentOrder.out_trade_no == out_trade_no))
+    return order.person.region.agency_name if order else ""
+
+
+@bp.get("/wallet/<token>")
+def wallet(token: str):
+    trade = current_app.extensions["kiosk_provider"].scan(token)
+    if trade is None:
+        abort(404)
+    return render("sandbox/wallet.html", trade=trade, payee=_payee(trade.out_trade_no), form=ActionForm())
+
+
+@bp.post("/wallet/<token>/<choice>")
+def answer(token: str, choice: str):
+    if choice not in ("pay", "decline"):
+        abort(404)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    provider = current_app.extensions["kiosk_provider"]
+    provider.settle(token, pay=choice == "pay")
+    trade = provider.scan(token)
+    if trade is None:
+        abort(404)
+    return render("sandbox/wallet.html", trade=trade, payee=_payee(trade.out_trade_no), form=form)

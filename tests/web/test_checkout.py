@@ -1,0 +1,194 @@
+"""Dues, pay, the QR page and its poller, cancel, expiry, failure, receipt."""
+import datetime as dt
+import re
+
+from sqlalchemy import func, select
+
+from kiosk.domain.clock import utcnow
+from kiosk.extensions import db
+from kiosk.models import Bill, PaymentOrder, Receipt, SandboxTrade
+from tests.checkout_helpers import notify
+from tests.helpers import (CHEN_JIANGUO, LI_XIAOHONG, LIU_FANG, SUN_LI, WANG_DASHAN, ZHANG_SAN, ZHAO_MIN, Journey, amount_text,
+                           latest_order, wallet_token)
+
+
+def test_dues_list_every_payable_item_with_the_total_computed_by_the_server(demo, client):
+    journey = Journey(client)
+    journey.identify(CHEN_JIANGUO)
+    page, bills, key = journey.dues()
+    assert len(bills) == 6  # two medical months + four pension months
+    assert page.text.count("badge") >= 4  # overdue months are marked
+    total = amount_text(page.text, "total-amount")
+    with demo.app_context():
+        from kiosk.domain.clock import local_today
+        from kiosk.services.dues import bill_late_fee
+
+        owed = sum(bill.principal_fen - bill.subsidy_fen + bill_late_fee(bill, local_today(utcnow()))
+                   for bill in db.session.scalars(select(Bill).where(Bill.id.in_(bills))))
+    assert total == f"¥{owed / 100:,.2f}"
+
+
+def test_the_total_follows_the_ticked_items_as_a_fragment(demo, client):
+    journey = Journey(client)
+    journey.identify(ZHAO_MIN)
+    page, bills, key = journey.dues()
+    fragment = journey.post("/dues/total", {"bills": bills[-1:], "key": key}, htmx=True)
+    assert fragment.status_code == 200 and fragment.text.startswith('<p id="total"')
+    assert amount_text(fragment.text, "total-amount") == "¥450.00"  # this month: no late fee
+    assert "HX-Request" in fragment.headers["Vary"]
+    none = journey.post("/dues/total", {"key": key}, htmx=True)
+    assert amount_text(none.text, "total-amount") == "¥0.00"
+
+
+def test_subsidised_employer_paid_and_already_paid_people_have_nothing_to_pay(demo):
+    for number, extra in ((WANG_DASHAN, "nothing-due"), (LIU_FANG, "nothing-due"), (SUN_LI, "nothing-due")):
+        journey = Journey(demo.test_client())
+        journey.identify(number)
+        page, bills, _ = journey.dues()
+        assert bills == [] and f'id="{extra}"' in page.text and 'id="pay-button"' not in page.text
+
+
+def test_a_subsidy_is_shown_and_only_the_rest_is_charged(demo, client):
+    journey = Journey(client)
+    journey.identify(LI_XIAOHONG)
+    page, bills, _ = journey.dues()
+    assert amount_text(page.text, "total-amount") == "¥120.00"  # 400 less a 70 % subsidy
+
+
+def test_pay_with_nothing_ticked_says_so_and_makes_no_order(demo, client):
+    journey = Journey(client)
+    journey.identify(ZHAO_MIN)
+    _, _, key = journey.dues()
+    journey.post("/preferences/language", {"next": "/dues"})
+    _, _, key = journey.dues()
+    page = journey.post("/pay", {"key": key})
+    assert page.status_code == 422 and "choose at least one item" in page.text
+    with demo.app_context():
+        assert db.session.scalar(select(func.count(PaymentOrder.id))) == 1  # the demo's own paid order only
+
+
+def test_the_browser_cannot_set_an_amount_or_pay_someone_elses_bill(demo):
+    other = Journey(demo.test_client())
+    other.identify(ZHANG_SAN)
+    _, other_bills, _ = other.dues()
+    journey = Journey(demo.test_client())
+    journey.identify(ZHAO_MIN)
+    _, bills, key = journey.dues()
+    refused = journey.post("/pay", {"bills": other_bills, "key": key, "total_fen": "1", "amount": "0.01"})
+    assert refused.status_code == 422
+    key = re.search(r'name="key" type="hidden" value="([^"]+)"', refused.text).group(1)  # the re-shown list has a new key
+    journey.post("/pay", {"bills": bills[:1], "key": key, "total_fen": "1"})
+    with demo.app_context():
+        order = latest_order()
+        assert order.total_fen > 100 and len(order.items) == 1 and order.items[0].bill_id == bills[0]
+
+
+def test_a_double_tap_gives_the_same_order(demo, client):
+    journey = Journey(client)
+    journey.identify(ZHAO_MIN)
+    _, bills, key = journey.dues()
+    first = journey.post("/pay", {"bills": bills, "key": key})
+    second = journey.post("/pay", {"bills": bills, "key": key})
+    assert first.headers["Location"] == second.headers["Location"] == "/payment"
+    with demo.app_context():
+        assert db.session.scalar(select(func.count(PaymentOrder.id)).where(PaymentOrder.provider == "sandbox")) == 1
+
+
+def test_the_qr_page_shows_amount_and_code_and_polls_until_paid(demo, client):
+    journey = Journey(client)
+    with demo.app_context():
+        order = journey.pay(ZHAO_MIN)
+    page = journey.get("/payment")
+    assert page.status_code == 200 and "<svg" in page.text
+    assert amount_text(page.text, "order-amount") == f"¥{order.total_fen / 100:,.2f}"
+    assert 'hx-trigger="every 1s"' in page.text and 'data-idle="off"' in page.text
+    poll = journey.get("/payment/status", headers={"HX-Request": "true"})
+    assert poll.status_code == 200 and 'hx-trigger="every 1s"' in poll.text and "<html" not in poll.text
+    assert notify(demo, order).text == "success"
+    done = journey.get("/payment/status", headers={"HX-Request": "true"})
+    assert done.headers["HX-Redirect"] == "/payment"
+    assert "hx-trigger" not in done.text  # swapping this in stops the polling
+    assert journey.get("/payment").headers["Location"].endswith("/receipt")
+
+
+def test_cancel_closes_the_trade_and_frees_the_bills(demo, client):
+    journey = Journey(client)
+    with demo.app_context():
+        order = journey.pay(ZHAO_MIN)
+    response = journey.post("/payment/cancel")
+    assert response.headers["Location"] == "/dues"
+    with demo.app_context():
+        order = db.session.get(PaymentOrder, order.id)
+        trade = db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == order.out_trade_no))
+        assert order.status == "cancelled" and trade.status == "TRADE_CLOSED"
+        assert not any(item.live for item in order.items)
+    _, bills, _ = journey.dues()
+    assert len(bills) == 3  # payable again
+
+
+def test_cancel_of_an_order_paid_a_moment_ago_shows_the_receipt(demo, client):
+    journey = Journey(client)
+    with demo.app_context():
+        order = journey.pay(ZHAO_MIN)
+    wallet = Journey(demo.test_client())
+    wallet.get(f"/sandbox/wallet/{wallet_token(order)}")
+    wallet.post(f"/sandbox/wallet/{wallet_token(order)}/pay")
+    response = journey.post("/payment/cancel")
+    assert response.headers["Location"] == "/receipt"
+
+
+def test_an_expired_qr_offers_a_new_one(demo, client):
+    journey = Journey(client)
+    with demo.app_context():
+        order_id = journey.pay(ZHAO_MIN).id
+        db.session.get(PaymentOrder, order_id).expires_at = utcnow() - dt.timedelta(seconds=1)
+        db.session.commit()
+    journey.post("/preferences/language", {"next": "/payment"})
+    page = journey.get("/payment")
+    assert 'id="expired"' in page.text and 'id="new-qr"' in page.text and "<svg" not in page.text
+    response = journey.post("/payment/retry")
+    assert response.headers["Location"] == "/payment"
+    with demo.app_context():
+        fresh = latest_order()
+        assert fresh.id != order_id and fresh.status == "pending" and fresh.qr_svg
+        assert db.session.get(PaymentOrder, order_id).status == "expired"
+
+
+def test_a_declined_payment_shows_the_failure_screen(demo, client):
+    journey = Journey(client)
+    demo.config["PROVIDER_QUERY_INTERVAL_SECONDS"] = 0
+    with demo.app_context():
+        order = journey.pay(ZHAO_MIN)
+    wallet = Journey(demo.test_client())
+    wallet.get(f"/sandbox/wallet/{wallet_token(order)}")
+    page = wallet.post(f"/sandbox/wallet/{wallet_token(order)}/decline")
+    assert 'id="wallet-result"' in page.text
+    page = journey.get("/payment")
+    assert 'id="failed"' in page.text and 'id="try-again"' in page.text
+
+
+def test_the_receipt_carries_what_a_receipt_must_and_prints_once(demo, client):
+    journey = Journey(client)
+    with demo.app_context():
+        order = journey.pay(ZHAO_MIN)
+    notify(demo, order)
+    page = journey.get("/receipt")
+    with demo.app_context():
+        receipt = db.session.scalar(select(Receipt).where(Receipt.order_id == order.id))
+        paid = db.session.get(PaymentOrder, order.id)
+        assert f'id="receipt-number">{receipt.number}<' in page.text
+        assert paid.provider_trade_no in page.text
+    for expected in ("赵*", "1101**********0427", "DEMO-01", "演示区医疗保障局", f"¥{order.total_fen / 100:,.2f}"):
+        assert expected in page.text
+    assert "赵敏" not in page.text and ZHAO_MIN not in page.text
+    assert len(re.findall(r"\d{4}-\d{2}-01 – \d{4}-\d{2}-\d{2}", page.text)) == 3  # each period start-end
+    assert 'data-auto-print="1"' in page.text
+    assert 'data-auto-print' not in journey.get("/receipt").text  # a reload does not print twice
+    assert 'data-auto-print="1"' in journey.post("/receipt/print").text  # unless asked
+
+
+def test_the_receipt_is_not_shown_before_payment(demo, client):
+    journey = Journey(client)
+    with demo.app_context():
+        journey.pay(ZHAO_MIN)
+    assert journey.get("/receipt").headers["Location"] == "/payment"
