@@ -1,0 +1,85 @@
+"""What a citizen does at the kiosk, as Playwright steps, and the screenshots taken on the way."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask_babel import force_locale, gettext
+from playwright.sync_api import Page, expect
+
+TIMEOUT_MS = 10_000
+KIOSK_PORTRAIT = {"width": 1080, "height": 1920}
+KIOSK_LANDSCAPE = {"width": 1920, "height": 1080}
+PHONE = {"width": 390, "height": 844}
+PHONE_LANDSCAPE = {"width": 844, "height": 390}
+KIOSK_SIZES = {"portrait": KIOSK_PORTRAIT, "landscape": KIOSK_LANDSCAPE}
+PHONE_SIZES = {"portrait": PHONE, "landscape": PHONE_LANDSCAPE}
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+MONEY = re.compile(r"¥\d[\d,]*\.\d\d")
+
+
+def url_is(kiosk, path: str) -> re.Pattern:
+    """The page's address is ``path`` on this server, with or without a query string."""
+    return re.compile(re.escape(kiosk(path)) + r"(\?.*)?$")
+
+
+def shoot(page: Page, name: str, sizes: dict = KIOSK_SIZES) -> None:
+    """The screen as the citizen sees it (the viewport, not the whole page), in each orientation."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    before = page.viewport_size
+    for orientation, size in sizes.items():
+        page.set_viewport_size(size)
+        page.screenshot(path=SCREENSHOTS / f"{name}-{orientation}.png", animations="disabled", caret="hide")
+    page.set_viewport_size(before)
+
+
+def translated(app, locale: str, message) -> str:
+    """``message`` as the app shows it in ``locale``: the catalog's text, or the English while
+    the catalog has no translation for it."""
+    with app.test_request_context(), force_locale(locale):
+        return str(message) if not isinstance(message, str) else gettext(message)
+
+
+def start(page: Page, kiosk) -> None:
+    """From the attract screen, tap the one service: the keypad comes up."""
+    page.goto(kiosk("/"))
+    page.locator("#service-pay").click()
+    expect(page).to_have_url(url_is(kiosk, "/identify"))
+    expect(page.locator("#id_number")).to_be_visible()
+    # the page paints before its deferred script runs: a tap in between would not count
+    expect(page.locator("html[data-ready]")).to_have_count(1)
+
+
+def tap_number(page: Page, number: str) -> None:
+    """Type an ID number with the on-screen keypad, one key at a time."""
+    for character in number:
+        page.locator(f'[data-key="{character.upper()}"]').click()
+
+
+def identify(page: Page, kiosk, number: str) -> None:
+    """Keypad, Next: the person screen."""
+    tap_number(page, number)
+    expect(page.locator("#id_number")).to_have_value(number)
+    page.locator("#identify-next").click()
+    expect(page).to_have_url(url_is(kiosk, "/person"))
+
+
+def to_qr(page: Page, kiosk, number: str) -> str:
+    """Start, identify, confirm, pay everything listed: the QR screen. Returns the wallet URL."""
+    start(page, kiosk)
+    identify(page, kiosk, number)
+    page.locator("#confirm-person").click()
+    expect(page).to_have_url(url_is(kiosk, "/dues"))
+    page.locator("#pay-button").click()
+    return wallet_url(page, kiosk)
+
+
+def wallet_url(page: Page, kiosk) -> str:
+    """What a phone would read from the QR code on the screen."""
+    expect(page).to_have_url(url_is(kiosk, "/payment"))
+    qr = page.locator("#qr[data-qr-payload]")
+    expect(qr.locator("svg")).to_be_visible()
+    url = qr.get_attribute("data-qr-payload")
+    assert url and url.startswith(kiosk("/sandbox/wallet/"))
+    return url

@@ -1,0 +1,52 @@
+"""The QR screen's other endings: cancelled, expired, declined on the phone."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.helpers import ZHAO_MIN
+
+from .steps import PHONE_SIZES, shoot, to_qr, url_is, wallet_url
+
+pytestmark = pytest.mark.browser
+
+
+def test_cancel_returns_to_the_dues_and_a_declined_payment_shows_the_failed_screen(kiosk, page, phone):
+    to_qr(page, kiosk, ZHAO_MIN)
+    page.locator("#cancel-payment").click()
+    expect(page).to_have_url(url_is(kiosk, "/dues"))
+    expect(page.locator("#pay-button")).to_be_visible()
+    expect(page.locator('input[name="bills"]')).to_have_count(3)
+
+    page.locator("#pay-button").click()
+    phone.goto(wallet_url(page, kiosk))
+    phone.locator("#wallet-decline").click()
+    expect(phone.locator("#wallet-result")).to_be_visible()
+    shoot(phone, "wallet-declined", PHONE_SIZES)
+
+    # the kiosk finds out by itself and offers to try again
+    expect(page.locator("#failed")).to_be_visible()
+    expect(page.locator("#try-again")).to_be_visible()
+    expect(page.locator("#qr")).to_have_count(0)
+    shoot(page, "failed")
+    page.locator("#try-again").click()
+    expect(page.locator("#qr svg")).to_be_visible()
+
+
+def test_an_unpaid_qr_expires_by_itself_and_new_qr_gives_a_fresh_code(live_server, page, phone):
+    kiosk = live_server(ORDER_TTL_SECONDS=4)
+    first = to_qr(page, kiosk, ZHAO_MIN)
+    expect(page.locator("#expired")).to_be_visible()
+    expect(page.locator("#qr")).to_have_count(0)
+    expect(page).to_have_url(url_is(kiosk, "/payment"))
+    shoot(page, "expired")
+
+    # the old code is dead on the phone too
+    phone.goto(first)
+    expect(phone.locator("#wallet-pay")).to_have_count(0)
+    expect(phone.locator("#wallet-result")).to_be_visible()
+
+    page.locator("#new-qr").click()
+    second = wallet_url(page, kiosk)
+    assert second != first
+    expect(page.locator("#countdown")).to_be_visible()
