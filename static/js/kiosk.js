@@ -33,7 +33,8 @@
   document.addEventListener("submit", function (event) {
     if (!event.target.hasAttribute("data-once")) return;
     setTimeout(function () {
-      event.target.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+      // form.elements includes a submit button placed outside the form with form="..."
+      Array.prototype.forEach.call(event.target.elements, function (b) { if (b.type === "submit") b.disabled = true; });
     }, 0);
   });
 

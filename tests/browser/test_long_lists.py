@@ -1,0 +1,81 @@
+"""The longest list a demo citizen has (six items) and its receipt: the actions never leave the screen."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.helpers import CHEN_JIANGUO
+
+from .steps import KIOSK_SIZES, identify, shoot, start, url_is, wallet_url
+
+pytestmark = pytest.mark.browser
+
+LARGE_TEXT = re.compile(r"\blarge-text\b")
+
+ON_SCREEN = """e => {
+  const box = e.getBoundingClientRect();
+  return box.height > 0 && box.top >= 0 && box.bottom <= window.innerHeight;
+}"""
+
+
+def expect_on_screen(page, *selectors: str) -> None:
+    """Each element is whole inside the viewport, without scrolling to find it."""
+    for selector in selectors:
+        assert page.locator(selector).evaluate(ON_SCREEN), f"{selector} is not on the screen"
+
+
+def expect_last_item_can_be_seen(page) -> None:
+    """Scrolled to the end, the last item is not hidden under the total and the buttons."""
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    last = page.locator("label.due").last.bounding_box()
+    bar = page.locator("#checkout-bar").bounding_box()
+    covered = last["y"] + last["height"] > bar["y"] and last["x"] + last["width"] > bar["x"]
+    assert not covered, f"the last item ({last}) is under the checkout bar ({bar})"
+    page.evaluate("window.scrollTo(0, 0)")
+
+
+def test_six_items_keep_the_total_pay_and_back_on_the_screen_in_every_orientation_and_text_size(kiosk, page, phone):
+    start(page, kiosk)
+    identify(page, kiosk, CHEN_JIANGUO)
+    page.locator("#confirm-person").click()
+    expect(page).to_have_url(url_is(kiosk, "/dues"))
+    expect(page.locator('input[name="bills"]')).to_have_count(6)
+
+    for large in (False, True):
+        if large:
+            page.locator("#toggle-text-size").click()
+            expect(page.locator("body")).to_have_class(LARGE_TEXT)
+        for size in KIOSK_SIZES.values():
+            page.set_viewport_size(size)
+            expect_on_screen(page, "#total", "#pay-button", "#not-me")
+            expect_last_item_can_be_seen(page)
+        shoot(page, "dues-six-items-large-text" if large else "dues-six-items")
+
+    # unticking the first item from the top of the list changes the total in the bar at once
+    total = page.locator("#total-amount")
+    everything = total.inner_text()
+    page.locator('input[name="bills"]').first.uncheck()
+    expect(total).not_to_have_text(everything)
+    page.locator('input[name="bills"]').first.check()
+    expect(total).to_have_text(everything)
+
+    # the Pay button outside the list's form still pays exactly what is ticked
+    page.locator("#pay-button").click()
+    url = wallet_url(page, kiosk)
+    expect(page.locator("#order-amount")).to_have_text(everything)
+    phone.goto(url)
+    phone.locator("#wallet-pay").click()
+    expect(page).to_have_url(url_is(kiosk, "/receipt"))
+    expect(page.locator("#receipt-total")).to_have_text(everything)
+    for size in KIOSK_SIZES.values():
+        page.set_viewport_size(size)
+        expect_on_screen(page, "#receipt-number-screen", "#done", "#print-again")
+    shoot(page, "receipt-six-items-large-text")
+    page.locator("#toggle-text-size").click()
+    expect(page.locator("body")).not_to_have_class(LARGE_TEXT)
+    for size in KIOSK_SIZES.values():
+        page.set_viewport_size(size)
+        expect_on_screen(page, "#receipt-number-screen", "#done", "#print-again")
+    shoot(page, "receipt-six-items")
