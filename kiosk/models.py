@@ -156,6 +156,8 @@ class Receipt(db.Model):
     agency_name: Mapped[str] = mapped_column(String(200))
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     print_count: Mapped[int] = mapped_column(Integer, default=0)
+    # set when the payment behind it was given back: the receipt is kept for the record, void
+    voided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     order: Mapped[PaymentOrder] = relationship(back_populates="receipt")
 
 

@@ -1,7 +1,9 @@
 """The payment order's state machine: which state may follow which.
 
 The server owns every state. PAID may follow a finished state too: money the provider
-confirmed is never thrown away, even when it arrives after a cancel or expiry.
+confirmed is never thrown away, even when it arrives after a cancel or expiry. REFUNDED
+follows PAID when the provider gave the whole payment back (Alipay's cancel refunds a trade
+paid a moment before it): the bills are due again.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ class OrderStatus(str, Enum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     FAILED = "failed"
+    REFUNDED = "refunded"
 
     @property
     def finished(self) -> bool:
@@ -26,7 +29,8 @@ ALLOWED = {
     OrderStatus.CANCELLED: {OrderStatus.PAID},
     OrderStatus.EXPIRED: {OrderStatus.PAID},
     OrderStatus.FAILED: {OrderStatus.PAID},
-    OrderStatus.PAID: set(),
+    OrderStatus.PAID: {OrderStatus.REFUNDED},
+    OrderStatus.REFUNDED: set(),
 }
 
 

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..models import PaymentOrder, PaymentOrderItem, Visit
 from ..payments.base import PaymentProvider, ProviderError, TradeState
 from .dues import due_lines
-from .settle import AmountMismatch, finish_unpaid, log_event, record_paid
+from .settle import AmountMismatch, finish_unpaid, log_event, record_paid, undo_refunded_payment
 
 log = logging.getLogger(__name__)
 
@@ -172,9 +172,9 @@ def close(order: PaymentOrder, target: OrderStatus, provider: PaymentProvider, s
             detail = "the provider refunded a payment made while closing" if refunded else ""
             # a trade the provider did not close stays payable: flask reconcile keeps asking about it
             if not finish_unpaid(order.id, target, source, detail, now, trade_open=outcome is None) and refunded:
-                # paid (and recorded) between our query and the cancel, which then refunded it
-                log_event(order.id, "refunded_after_paid", source, "recorded as paid, but the provider's cancel refunded it")
-                db.session.commit()
+                # paid (and recorded) between our query and the cancel, which then refunded it:
+                # no money, so the bills must not stay paid
+                undo_refunded_payment(order.id, source, now)
     return db.session.get(PaymentOrder, order.id, populate_existing=True)
 
 

@@ -103,6 +103,28 @@ def finish_unpaid(order_id: int, target: OrderStatus, source: str, detail: str =
     return bool(won)
 
 
+def undo_refunded_payment(order_id: int, source: str, now: dt.datetime | None = None) -> bool:
+    """PAID -> REFUNDED: the provider gave the whole payment back after we recorded it.
+
+    The bills are due again, the receipt is kept but void, nothing is left to refund. False if
+    the order was not PAID (nothing recorded, or already undone)."""
+    now = now or utcnow()
+    won = db.session.execute(
+        update(PaymentOrder)
+        .where(PaymentOrder.id == order_id, PaymentOrder.status.in_([s.value for s in sources_of(OrderStatus.REFUNDED)]))
+        .values(status=OrderStatus.REFUNDED.value, refund_due_fen=0, trade_open=False)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won:
+        db.session.execute(update(PaymentOrderItem).where(PaymentOrderItem.order_id == order_id)
+                           .values(settled=False, live=False).execution_options(synchronize_session=False))
+        db.session.execute(update(Receipt).where(Receipt.order_id == order_id).values(voided_at=now)
+                           .execution_options(synchronize_session=False))
+        log_event(order_id, "refunded_at_provider", source, "recorded as paid, then the provider's cancel refunded it")
+    db.session.commit()
+    return bool(won)
+
+
 def handle_notification(provider, form) -> bool:
     """A provider's callback. True means: acknowledge it (it is recorded, or was already).
 

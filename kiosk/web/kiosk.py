@@ -213,15 +213,18 @@ def payment_cancel():
         order = checkout.close(order, OrderStatus.CANCELLED, provider(), "citizen")
         if order.status == OrderStatus.PAID.value:
             return go("kiosk.receipt")
+        if order.status == OrderStatus.REFUNDED.value:
+            return go("kiosk.payment")  # paid as it was cancelled, and given back: say so
     return go("kiosk.dues")
 
 
 @bp.post("/payment/retry")
 @needs_visit()
 def payment_retry():
-    """A new QR for the same bills after expiry or failure (amounts computed again)."""
+    """A new QR for the same bills after expiry, failure or a payment given back (amounts computed again)."""
     order = g.visit.order
-    if not ActionForm().validate_on_submit() or order is None or order.status not in (OrderStatus.EXPIRED.value, OrderStatus.FAILED.value):
+    retryable = (OrderStatus.EXPIRED.value, OrderStatus.FAILED.value, OrderStatus.REFUNDED.value)
+    if not ActionForm().validate_on_submit() or order is None or order.status not in retryable:
         return go("kiosk.payment")
     try:
         checkout.create_order(g.visit, [item.bill_id for item in order.items], checkout.new_checkout_key(g.visit), provider(), _settings())

@@ -34,7 +34,8 @@ class Ledger:
 
     orders: dict[int, tuple[str, int]] = field(default_factory=dict)  # id -> (status, refund_due_fen)
     totals: dict[int, int] = field(default_factory=dict)
-    receipts: Counter = field(default_factory=Counter)  # order id -> receipts
+    receipts: Counter = field(default_factory=Counter)  # order id -> receipts in force
+    voided: Counter = field(default_factory=Counter)  # order id -> receipts made void
     settled: Counter = field(default_factory=Counter)  # bill id -> settled items
     settled_by: dict[int, list[int]] = field(default_factory=dict)  # bill id -> orders that settled it
     live: Counter = field(default_factory=Counter)  # bill id -> live items
@@ -59,7 +60,8 @@ def read_ledger(app) -> Ledger:
             ledger.orders[order.id] = (order.status, order.refund_due_fen)
             ledger.totals[order.id] = order.total_fen
         ours = list(ledger.orders)
-        ledger.receipts.update(db.session.scalars(select(Receipt.order_id).where(Receipt.order_id.in_(ours))))
+        for receipt in db.session.scalars(select(Receipt).where(Receipt.order_id.in_(ours))):
+            (ledger.voided if receipt.voided_at else ledger.receipts)[receipt.order_id] += 1
         for item in db.session.scalars(select(PaymentOrderItem).where(PaymentOrderItem.order_id.in_(ours)).order_by(PaymentOrderItem.id)):
             if item.settled:
                 ledger.settled[item.bill_id] += 1

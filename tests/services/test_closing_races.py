@@ -17,6 +17,7 @@ from tests.services.conftest import NOTIFY_URL, Terminal, bills_of, buyer_pays, 
 from tests.services.test_exactly_once import assert_paid_once
 
 CANCELLED, PAID, PENDING = OrderStatus.CANCELLED.value, OrderStatus.PAID.value, OrderStatus.PENDING.value
+REFUNDED = "refunded"
 
 
 def _trade(app, order_id) -> SandboxTrade:
@@ -55,6 +56,44 @@ def test_a_payment_refunded_by_the_cancel_is_never_settled_when_its_notification
     assert ledger.kinds(order_id, "paid") == []
     assert ledger.kinds(order_id, "refunded_at_provider") == ["refunded_at_provider"] * 2
     # the bills are still due and free: the citizen pays them with a new QR
+    new = terminal.checkout(bills_of(demo, order_id))
+    assert demo.test_client().post(NOTIFY_URL, data=buyer_pays(demo, new)).text == "success"
+    assert_paid_once(demo, new)
+
+
+def test_a_payment_recorded_while_closing_and_then_refunded_by_the_cancel_is_undone(demo, terminal, monkeypatch):
+    """The worst moment: the buyer pays and the notification is recorded between our query and
+    our cancel, which then refunds the money. The bills must not stay paid with no money."""
+    order_id = terminal.identify(ZHAO_MIN).checkout()
+    buyer_scans(demo, order_id)
+    provider = provider_of(demo)
+    real_query, notes = provider.query, []
+
+    def paid_and_recorded_just_after_we_ask(out_trade_no):
+        status = real_query(out_trade_no)
+        if not notes:
+            notes.append(buyer_pays(demo, order_id))
+            assert demo.test_client().post(NOTIFY_URL, data=notes[0]).text == "success"
+            assert read_ledger(demo).status(order_id) == PAID  # recorded, receipt issued
+        return status
+
+    monkeypatch.setattr(provider, "query", paid_and_recorded_just_after_we_ask)
+    with demo.app_context():
+        status = checkout.close(db.session.get(PaymentOrder, order_id), OrderStatus.CANCELLED, provider, "citizen").status
+    monkeypatch.undo()
+    assert status == REFUNDED
+    trade = _trade(demo, order_id)
+    assert (trade.status, trade.refunded_fen) == ("TRADE_CLOSED", trade.amount_fen)  # the money went back
+    ledger = read_ledger(demo)
+    assert ledger.status(order_id) == REFUNDED and ledger.refund_due(order_id) == 0  # nothing more to give back
+    assert not ledger.settled and not ledger.live and not ledger.receipts  # no bill stays paid without money
+    assert ledger.voided[order_id] == 1  # the receipt is kept, marked void, for the counter to see
+    assert ledger.kinds(order_id, "refunded_at_provider") == ["refunded_at_provider"]
+
+    # the provider retries the notification: acknowledged, and it settles nothing
+    assert demo.test_client().post(NOTIFY_URL, data=notes[0]).text == "success"
+    assert read_ledger(demo).status(order_id) == REFUNDED and not read_ledger(demo).settled
+    # the bills are due again and the citizen pays them once with a new QR
     new = terminal.checkout(bills_of(demo, order_id))
     assert demo.test_client().post(NOTIFY_URL, data=buyer_pays(demo, new)).text == "success"
     assert_paid_once(demo, new)

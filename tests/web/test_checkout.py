@@ -137,6 +137,42 @@ def test_cancel_of_an_order_paid_a_moment_ago_shows_the_receipt(demo, client):
     assert response.headers["Location"] == "/receipt"
 
 
+def test_a_payment_the_cancel_refunded_is_explained_and_the_bills_can_be_paid_again(demo, client, monkeypatch):
+    """The phone pays (and the kiosk records it) at the very moment Cancel is tapped; the
+    provider's cancel then gives the money back. The citizen is told so, with no receipt."""
+    journey = Journey(client)
+    with demo.app_context():
+        order = journey.pay(ZHAO_MIN)
+        token, order_id = wallet_token(order), order.id
+    provider = demo.extensions["kiosk_provider"]
+    real_query = provider.query
+
+    def phone_pays_just_after_we_ask(out_trade_no):
+        status = real_query(out_trade_no)
+        if provider.query is not real_query:
+            monkeypatch.setattr(provider, "query", real_query)
+            wallet = Journey(demo.test_client())
+            wallet.get(f"/sandbox/wallet/{token}")
+            wallet.post(f"/sandbox/wallet/{token}/pay")
+            with demo.app_context():
+                assert notify(demo, db.session.get(PaymentOrder, order_id)).text == "success"
+        return status
+
+    monkeypatch.setattr(provider, "query", phone_pays_just_after_we_ask)
+    response = journey.post("/payment/cancel")
+    assert response.headers["Location"] == "/payment"
+    page = journey.get("/payment")
+    assert 'id="refunded"' in page.text and 'id="pay-again"' in page.text and "<svg" not in page.text
+    assert journey.get("/receipt").headers["Location"] == "/payment"  # no receipt for money given back
+    with demo.app_context():
+        assert db.session.get(PaymentOrder, order_id).status == "refunded"
+        assert db.session.scalar(select(Receipt).where(Receipt.order_id == order_id)).voided_at is not None
+    assert journey.post("/payment/retry").headers["Location"] == "/payment"
+    with demo.app_context():
+        fresh = latest_order()
+        assert fresh.id != order_id and fresh.status == "pending" and fresh.total_fen == order.total_fen
+
+
 def test_an_expired_qr_offers_a_new_one(demo, client):
     journey = Journey(client)
     with demo.app_context():
