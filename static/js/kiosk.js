@@ -43,6 +43,16 @@
   document.addEventListener("htmx:sendError", function () { offline.hidden = false; });
   document.addEventListener("htmx:afterRequest", function (event) { if (event.detail.successful) offline.hidden = true; });
 
+  // The countdown is drawn by the server at every poll; if a poll fails, keep counting here.
+  var shownCountdown = null, shownAt = 0;
+  setInterval(function () {
+    var countdown = document.getElementById("countdown");
+    if (!countdown || !countdown.dataset.remaining) return;
+    if (countdown !== shownCountdown) { shownCountdown = countdown; shownAt = Date.now(); return; }
+    var left = Math.max(0, Number(countdown.dataset.remaining) - Math.round((Date.now() - shownAt) / 1000));
+    countdown.textContent = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+  }, 1000);
+
   if (body.dataset.autoPrint) window.addEventListener("load", function () { window.print(); });
 
   // Idle: a warning with Continue, then the server destroys the session and the attract screen returns.

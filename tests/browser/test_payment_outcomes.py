@@ -50,3 +50,29 @@ def test_an_unpaid_qr_expires_by_itself_and_new_qr_gives_a_fresh_code(live_serve
     second = wallet_url(page, kiosk)
     assert second != first
     expect(page.locator("#countdown")).to_be_visible()
+
+
+def test_a_lost_connection_is_announced_and_the_kiosk_moves_on_once_it_is_back(kiosk, page, phone):
+    url = to_qr(page, kiosk, ZHAO_MIN)
+    offline = page.locator("#offline")
+    expect(offline).to_be_hidden()
+    page.route("**/payment/status*", lambda route: route.abort("internetdisconnected"))
+    expect(offline).to_be_visible()
+    expect(offline).to_have_attribute("role", "alert")  # read out, not only shown
+    expect(page.locator("#qr svg")).to_be_visible()  # the code stays: the phone has its own network
+    countdown = page.locator("#countdown")
+    frozen = countdown.inner_text()
+    expect(countdown).not_to_have_text(frozen)  # and the time left keeps running down
+    shoot(page, "offline")
+
+    phone.goto(url)
+    phone.locator("#wallet-pay").click()
+    expect(phone.locator("#wallet-result")).to_be_visible()
+    page.wait_for_timeout(2_000)  # a few more failed polls while the money is already paid
+    expect(page).to_have_url(url_is(kiosk, "/payment"))
+    expect(offline).to_be_visible()
+
+    page.unroute("**/payment/status*")
+    expect(page).to_have_url(url_is(kiosk, "/receipt"))
+    expect(page.locator("#paid")).to_be_visible()
+    expect(page.locator("#offline")).to_be_hidden()
