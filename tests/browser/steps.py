@@ -47,7 +47,12 @@ def start(page: Page, kiosk) -> None:
     page.locator("#service-pay").click()
     expect(page).to_have_url(url_is(kiosk, "/identify"))
     expect(page.locator("#id_number")).to_be_visible()
-    # the page paints before its deferred script runs: a tap in between would not count
+    scripts_ready(page)
+
+
+def scripts_ready(page: Page) -> None:
+    """The page paints before its deferred scripts (htmx, then kiosk.js) run: a tap or a tick in
+    between would not count. kiosk.js marks <html data-ready> when it has run."""
     expect(page.locator("html[data-ready]")).to_have_count(1)
 
 

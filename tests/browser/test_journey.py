@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from tests.helpers import WANG_DASHAN, ZHAO_MIN
 
-from .steps import MONEY, PHONE_SIZES, identify, shoot, start, url_is, wallet_url
+from .steps import MONEY, PHONE_SIZES, identify, scripts_ready, shoot, start, url_is, wallet_url
 
 pytestmark = pytest.mark.browser
 
@@ -46,6 +46,7 @@ def test_a_citizen_pays_by_phone_and_the_kiosk_moves_on_to_the_receipt_by_itself
     shoot(page, "dues")
 
     # unticking an item changes the total the citizen will pay; ticking it again restores it
+    scripts_ready(page)
     bills.last.uncheck()
     expect(total).not_to_have_text(everything)
     bills.last.check()

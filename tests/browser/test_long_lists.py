@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from tests.helpers import CHEN_JIANGUO
 
-from .steps import KIOSK_SIZES, identify, shoot, start, url_is, wallet_url
+from .steps import KIOSK_SIZES, identify, scripts_ready, shoot, start, url_is, wallet_url
 
 pytestmark = pytest.mark.browser
 
@@ -54,6 +54,7 @@ def test_six_items_keep_the_total_pay_and_back_on_the_screen_in_every_orientatio
         shoot(page, "dues-six-items-large-text" if large else "dues-six-items")
 
     # unticking the first item from the top of the list changes the total in the bar at once
+    scripts_ready(page)
     total = page.locator("#total-amount")
     everything = total.inner_text()
     page.locator('input[name="bills"]').first.uncheck()
