@@ -26,7 +26,10 @@ def _trade(app, order_id) -> SandboxTrade:
         return db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no))
 
 
-def test_a_payment_refunded_by_the_cancel_is_never_settled_when_its_notification_comes(demo, terminal, monkeypatch):
+def _cancel_while_the_buyer_pays(demo, terminal, monkeypatch, *, delivered: bool) -> tuple[int, str, dict[str, str]]:
+    """The citizen cancels; just after we ask the provider, before our cancel, the buyer pays.
+    ``delivered``: its notification is also recorded before the cancel. Returns the order id,
+    its status after the cancel, and the notification (for retries)."""
     order_id = terminal.identify(ZHAO_MIN).checkout()
     buyer_scans(demo, order_id)
     provider = provider_of(demo)
@@ -36,19 +39,33 @@ def test_a_payment_refunded_by_the_cancel_is_never_settled_when_its_notification
         status = real_query(out_trade_no)
         if not notes:
             notes.append(buyer_pays(demo, order_id))
+            if delivered:
+                assert demo.test_client().post(NOTIFY_URL, data=notes[0]).text == "success"
+                assert read_ledger(demo).status(order_id) == PAID  # recorded, receipt issued
         return status
 
     monkeypatch.setattr(provider, "query", buyer_pays_just_after_we_ask)
     with demo.app_context():
-        checkout.close(db.session.get(PaymentOrder, order_id), OrderStatus.CANCELLED, provider, "citizen")
+        status = checkout.close(db.session.get(PaymentOrder, order_id), OrderStatus.CANCELLED, provider, "citizen").status
     monkeypatch.undo()
     trade = _trade(demo, order_id)
     assert (trade.status, trade.refunded_fen) == ("TRADE_CLOSED", trade.amount_fen)  # the money went back
-    assert read_ledger(demo).status(order_id) == CANCELLED
+    return order_id, status, notes[0]
+
+
+def _bills_are_paid_once_with_a_new_qr(demo, terminal, order_id) -> None:
+    new = terminal.checkout(bills_of(demo, order_id))
+    assert demo.test_client().post(NOTIFY_URL, data=buyer_pays(demo, new)).text == "success"
+    assert_paid_once(demo, new)
+
+
+def test_a_payment_refunded_by_the_cancel_is_never_settled_when_its_notification_comes(demo, terminal, monkeypatch):
+    order_id, status, note = _cancel_while_the_buyer_pays(demo, terminal, monkeypatch, delivered=False)
+    assert status == CANCELLED
 
     # the payment's notification (sent when the buyer paid) arrives, and is retried
     for _ in range(2):
-        response = demo.test_client().post(NOTIFY_URL, data=notes[0])
+        response = demo.test_client().post(NOTIFY_URL, data=note)
         assert (response.status_code, response.text) == (200, "success")  # acknowledged: nothing to retry
     ledger = read_ledger(demo)
     assert ledger.status(order_id) == CANCELLED
@@ -56,34 +73,14 @@ def test_a_payment_refunded_by_the_cancel_is_never_settled_when_its_notification
     assert ledger.kinds(order_id, "paid") == []
     assert ledger.kinds(order_id, "refunded_at_provider") == ["refunded_at_provider"] * 2
     # the bills are still due and free: the citizen pays them with a new QR
-    new = terminal.checkout(bills_of(demo, order_id))
-    assert demo.test_client().post(NOTIFY_URL, data=buyer_pays(demo, new)).text == "success"
-    assert_paid_once(demo, new)
+    _bills_are_paid_once_with_a_new_qr(demo, terminal, order_id)
 
 
 def test_a_payment_recorded_while_closing_and_then_refunded_by_the_cancel_is_undone(demo, terminal, monkeypatch):
     """The worst moment: the buyer pays and the notification is recorded between our query and
     our cancel, which then refunds the money. The bills must not stay paid with no money."""
-    order_id = terminal.identify(ZHAO_MIN).checkout()
-    buyer_scans(demo, order_id)
-    provider = provider_of(demo)
-    real_query, notes = provider.query, []
-
-    def paid_and_recorded_just_after_we_ask(out_trade_no):
-        status = real_query(out_trade_no)
-        if not notes:
-            notes.append(buyer_pays(demo, order_id))
-            assert demo.test_client().post(NOTIFY_URL, data=notes[0]).text == "success"
-            assert read_ledger(demo).status(order_id) == PAID  # recorded, receipt issued
-        return status
-
-    monkeypatch.setattr(provider, "query", paid_and_recorded_just_after_we_ask)
-    with demo.app_context():
-        status = checkout.close(db.session.get(PaymentOrder, order_id), OrderStatus.CANCELLED, provider, "citizen").status
-    monkeypatch.undo()
+    order_id, status, note = _cancel_while_the_buyer_pays(demo, terminal, monkeypatch, delivered=True)
     assert status == REFUNDED
-    trade = _trade(demo, order_id)
-    assert (trade.status, trade.refunded_fen) == ("TRADE_CLOSED", trade.amount_fen)  # the money went back
     ledger = read_ledger(demo)
     assert ledger.status(order_id) == REFUNDED and ledger.refund_due(order_id) == 0  # nothing more to give back
     assert not ledger.settled and not ledger.live and not ledger.receipts  # no bill stays paid without money
@@ -91,12 +88,10 @@ def test_a_payment_recorded_while_closing_and_then_refunded_by_the_cancel_is_und
     assert ledger.kinds(order_id, "refunded_at_provider") == ["refunded_at_provider"]
 
     # the provider retries the notification: acknowledged, and it settles nothing
-    assert demo.test_client().post(NOTIFY_URL, data=notes[0]).text == "success"
+    assert demo.test_client().post(NOTIFY_URL, data=note).text == "success"
     assert read_ledger(demo).status(order_id) == REFUNDED and not read_ledger(demo).settled
     # the bills are due again and the citizen pays them once with a new QR
-    new = terminal.checkout(bills_of(demo, order_id))
-    assert demo.test_client().post(NOTIFY_URL, data=buyer_pays(demo, new)).text == "success"
-    assert_paid_once(demo, new)
+    _bills_are_paid_once_with_a_new_qr(demo, terminal, order_id)
 
 
 def test_the_sweep_records_every_payment_even_when_one_order_fails(demo, runner):
