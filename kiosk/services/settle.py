@@ -30,6 +30,16 @@ def log_event(order_id: int | None, kind: str, source: str, detail: str = "") ->
     db.session.add(PaymentEvent(order_id=order_id, kind=kind, source=source, detail=detail[:400]))
 
 
+def _move(order_id: int, target: OrderStatus, **values) -> bool:
+    """Compare-and-set: the order goes to ``target`` only from a state that may precede it."""
+    return bool(db.session.execute(
+        update(PaymentOrder)
+        .where(PaymentOrder.id == order_id, PaymentOrder.status.in_([s.value for s in sources_of(target)]))
+        .values(status=target.value, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount)
+
+
 def record_paid(order_id: int, *, trade_no: str | None, amount_fen: int | None, source: str, now: dt.datetime | None = None) -> PaymentOrder:
     """Mark the order paid and settle its bills, in one transaction; safe to call any number of times."""
     for _attempt in range(3):
@@ -48,12 +58,7 @@ def _record_paid_once(order_id, trade_no, amount_fen, source, now) -> PaymentOrd
         log_event(order_id, "amount_mismatch", source, f"provider {amount_fen} fen, order {total} fen")
         db.session.commit()
         raise AmountMismatch(order_id)
-    won = db.session.execute(
-        update(PaymentOrder)
-        .where(PaymentOrder.id == order_id, PaymentOrder.status.in_([s.value for s in sources_of(OrderStatus.PAID)]))
-        .values(status=OrderStatus.PAID.value, paid_at=now, finished_at=now, provider_trade_no=trade_no)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    won = _move(order_id, OrderStatus.PAID, paid_at=now, finished_at=now, provider_trade_no=trade_no)
     if not won:
         db.session.rollback()  # already paid: the first caller did all the work
         return db.session.get(PaymentOrder, order_id, populate_existing=True)
@@ -89,18 +94,13 @@ def finish_unpaid(order_id: int, target: OrderStatus, source: str, detail: str =
 
     ``trade_open``: the provider did not confirm closing the trade, so it may still be paid."""
     now = now or utcnow()
-    won = db.session.execute(
-        update(PaymentOrder)
-        .where(PaymentOrder.id == order_id, PaymentOrder.status.in_([s.value for s in sources_of(target)]))
-        .values(status=target.value, finished_at=now, trade_open=trade_open)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    won = _move(order_id, target, finished_at=now, trade_open=trade_open)
     if won:
         db.session.execute(update(PaymentOrderItem).where(PaymentOrderItem.order_id == order_id).values(live=False)
                            .execution_options(synchronize_session=False))
         log_event(order_id, target.value, source, detail)
     db.session.commit()
-    return bool(won)
+    return won
 
 
 def undo_refunded_payment(order_id: int, source: str, now: dt.datetime | None = None) -> bool:
@@ -109,12 +109,7 @@ def undo_refunded_payment(order_id: int, source: str, now: dt.datetime | None = 
     The bills are due again, the receipt is kept but void, nothing is left to refund. False if
     the order was not PAID (nothing recorded, or already undone)."""
     now = now or utcnow()
-    won = db.session.execute(
-        update(PaymentOrder)
-        .where(PaymentOrder.id == order_id, PaymentOrder.status.in_([s.value for s in sources_of(OrderStatus.REFUNDED)]))
-        .values(status=OrderStatus.REFUNDED.value, refund_due_fen=0, trade_open=False)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    won = _move(order_id, OrderStatus.REFUNDED, refund_due_fen=0, trade_open=False)
     if won:
         db.session.execute(update(PaymentOrderItem).where(PaymentOrderItem.order_id == order_id)
                            .values(settled=False, live=False).execution_options(synchronize_session=False))
@@ -122,7 +117,7 @@ def undo_refunded_payment(order_id: int, source: str, now: dt.datetime | None = 
                            .execution_options(synchronize_session=False))
         log_event(order_id, "refunded_at_provider", source, "recorded as paid, then the provider's cancel refunded it")
     db.session.commit()
-    return bool(won)
+    return won
 
 
 def handle_notification(provider, form) -> bool:
