@@ -173,6 +173,20 @@ class PaymentEvent(db.Model):
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class CallbackRefusal(db.Model):
+    """How many callbacks were refused, per day, provider and reason: counted, never one row each,
+    so a flood of garbage cannot grow the database."""
+
+    __tablename__ = "callback_refusal"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    provider: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(40))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("day", "provider", "reason", name="uq_callback_refusal_day"),)
+
+
 class Visit(db.Model):
     """One citizen's session at a terminal, kept on the server so that it can be destroyed.
 

@@ -25,7 +25,14 @@ class ProviderError(Exception):
 
 
 class InvalidNotification(Exception):
-    """A callback whose signature, shape or amount does not check out: never acted on."""
+    """A callback whose signature or shape does not check out: never acted on.
+
+    ``reason`` is a short code (``bad_signature``, ``malformed``) that is counted, never the
+    callback's content."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from ..domain.clock import to_local, utcnow
 from ..domain.idnumber import mask_name
 from ..domain.orders import OrderStatus, receipt_number, sources_of
 from ..extensions import db
-from ..models import PaymentEvent, PaymentOrder, PaymentOrderItem, Receipt
+from ..models import CallbackRefusal, PaymentEvent, PaymentOrder, PaymentOrderItem, Receipt
 from ..payments.base import InvalidNotification, TradeState
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,28 @@ def undo_refunded_payment(order_id: int, source: str, now: dt.datetime | None = 
     return won
 
 
+def count_refusal(provider_name: str, reason: str, now: dt.datetime | None = None) -> None:
+    """A refused callback: one log line without its content, and one more in today's count.
+
+    Counted in one row per day, provider and reason, so that a flood of garbage cannot grow
+    the database (a row per callback did: 3,330 rows in 10 s)."""
+    now = now or utcnow()
+    log.warning("refused a %s callback: %s", provider_name, reason)
+    day = now.date()
+    match = (CallbackRefusal.day == day, CallbackRefusal.provider == provider_name, CallbackRefusal.reason == reason)
+    for _attempt in range(3):
+        bumped = db.session.execute(update(CallbackRefusal).where(*match)
+                                    .values(count=CallbackRefusal.count + 1, last_at=now)
+                                    .execution_options(synchronize_session=False)).rowcount
+        if not bumped:
+            db.session.add(CallbackRefusal(day=day, provider=provider_name, reason=reason, count=1, last_at=now))
+        try:
+            db.session.commit()
+            return
+        except IntegrityError:
+            db.session.rollback()  # a racing refusal made today's row first: count on it
+
+
 def handle_notification(provider, form) -> bool:
     """A provider's callback. True means: acknowledge it (it is recorded, or was already).
 
@@ -130,14 +152,12 @@ def handle_notification(provider, form) -> bool:
     try:
         note = provider.parse_notification(form)
     except InvalidNotification as exc:
-        log_event(None, "bad_notification", provider.name, str(exc))
-        db.session.commit()
+        count_refusal(provider.name, exc.reason)
         return False
     order_id = db.session.scalar(select(PaymentOrder.id).where(PaymentOrder.out_trade_no == note.out_trade_no,
                                                                PaymentOrder.provider == provider.name))
     if order_id is None:
-        log_event(None, "unknown_order", provider.name, "notification for an order this app never made")
-        db.session.commit()
+        count_refusal(provider.name, "unknown_order")
         return False
     if note.state is TradeState.PAID:
         status = db.session.scalar(select(PaymentOrder.status).where(PaymentOrder.id == order_id))

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from kiosk.domain.clock import local_today, utcnow
 from kiosk.domain.idnumber import parse_resident_id
 from kiosk.extensions import db
-from kiosk.models import PaymentEvent, PaymentOrder, PaymentOrderItem, Receipt, SandboxTrade
+from kiosk.models import CallbackRefusal, PaymentEvent, PaymentOrder, PaymentOrderItem, Receipt, SandboxTrade
 from kiosk.payments.sandbox import TRADE_SUCCESS, sign
 from kiosk.services import checkout, visits
 from kiosk.services.dues import due_lines
@@ -71,6 +71,20 @@ def read_ledger(app) -> Ledger:
         events = select(PaymentEvent).where(PaymentEvent.order_id.in_(ours) | PaymentEvent.order_id.is_(None)).order_by(PaymentEvent.id)
         ledger.events = [(e.order_id, e.kind, e.source) for e in db.session.scalars(events)]
         return ledger
+
+
+def refusals(app) -> dict[str, int]:
+    """Refused callbacks as counted for the operator: reason -> count (all days, all providers)."""
+    with app.app_context():
+        counts: Counter = Counter()
+        for row in db.session.scalars(select(CallbackRefusal)):
+            counts[row.reason] += row.count
+        return dict(counts)
+
+
+def refusal_rows(app) -> int:
+    with app.app_context():
+        return len(db.session.scalars(select(CallbackRefusal)).all())
 
 
 def bills_of(app, order_id: int) -> list[int]:
