@@ -6,6 +6,8 @@ from pathlib import Path
 
 from flask import Flask, session
 
+from . import payments
+from .database import configure_engine
 from .extensions import babel, csrf, db, htmx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,23 +18,6 @@ def select_locale() -> str:
 
     lang = session.get("lang")
     return lang if lang in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
-
-
-def _tune_sqlite(engine) -> None:
-    """SQLite: WAL so readers never block the writer (the sandbox provider writes on its own
-    connection), a busy timeout instead of instant 'database is locked', and foreign keys on."""
-    if engine.dialect.name != "sqlite":
-        return
-
-    from sqlalchemy import event
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection, _record):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -54,10 +39,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     with app.app_context():
-        _tune_sqlite(db.engine)
+        configure_engine(db.engine)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     htmx.init_app(app)
+    payments.init_app(app)
 
     from .web import register
 

@@ -7,6 +7,7 @@ import click
 from flask import Flask, current_app
 
 from .extensions import db
+from .services.uow import UnitOfWork
 
 
 def register_commands(app: Flask) -> None:
@@ -21,15 +22,16 @@ def register_commands(app: Flask) -> None:
         """Load the demo region, its rules and a dozen insured people (once)."""
         from .demo import seed
 
-        created = seed(current_app.config["ID_DIGEST_KEY"], current_app.config["TERMINAL_CODE"])
+        created = seed(UnitOfWork(db.session), current_app.config["ID_DIGEST_KEY"], current_app.config["TERMINAL_CODE"])
         click.echo("demo data created" if created else "demo data already there")
 
     @app.cli.command("reconcile")
     def reconcile():
         """Ask the provider about every pending order and follow each to its end."""
-        from .services.checkout import reconcile as sweep
+        from .payments import provider
+        from .services.sweeps import reconcile as sweep
 
-        count = sweep(current_app.extensions["kiosk_provider"])
+        count = sweep(UnitOfWork(db.session), provider())
         click.echo(f"{count} pending orders looked at")
 
     @app.cli.command("purge-sessions")
@@ -39,4 +41,4 @@ def register_commands(app: Flask) -> None:
 
         cfg = current_app.config
         idle = dt.timedelta(seconds=cfg["IDLE_SECONDS"] + cfg["IDLE_WARNING_SECONDS"] + cfg["IDLE_GRACE_SECONDS"])
-        click.echo(f"{purge_idle(idle)} idle sessions destroyed")
+        click.echo(f"{purge_idle(UnitOfWork(db.session), idle)} idle sessions destroyed")

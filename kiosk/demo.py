@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from .domain.clock import local_today, utcnow
 from .domain.idnumber import mask_id_number, parse_resident_id
-from .domain.orders import OrderStatus
-from .extensions import db
+from .domain.orders import OrderStatus, Source
 from .models import Enrolment, PaymentOrder, PaymentOrderItem, Person, PremiumRuleRow, Region
 from .services.dues import due_lines
 from .services.people import id_digest
-from .services.settle import record_paid
-from .services.visits import terminal_by_code
+from .services.settlement import record_payment
+from .services.uow import UnitOfWork
+from .services.visits import terminal_id
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "config" / "rules" / "demo-region.json"
 
@@ -43,50 +43,52 @@ def _months_before(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def load_rules(region: Region) -> None:
+def load_rules(session, region: Region) -> None:
     data = json.loads(RULES_FILE.read_text(encoding="utf-8"))
     for rule in data["rules"]:
         values = dict(rule, valid_from=dt.date.fromisoformat(rule["valid_from"]))
-        db.session.add(PremiumRuleRow(region_id=region.id, **values))
+        session.add(PremiumRuleRow(region_id=region.id, **values))
 
 
-def seed(digest_key: str, terminal_code: str) -> bool:
+def seed(uow: UnitOfWork, digest_key: str, terminal_code: str) -> bool:
     """Create the demo data unless it is there already. Returns whether anything was created."""
     data = json.loads(RULES_FILE.read_text(encoding="utf-8"))
-    if db.session.scalar(select(Region).where(Region.code == data["region"]["code"])):
-        return False
-    region = Region(**data["region"])
-    db.session.add(region)
-    db.session.flush()
-    load_rules(region)
     today = local_today(utcnow())
-    paid_people = []
-    for number, name, category, enrolments, paid in PEOPLE:
-        resident = parse_resident_id(number, today)
-        person = Person(id_digest=id_digest(resident.number, digest_key), id_masked=mask_id_number(resident.number), name=name,
-                        birth_date=resident.birth_date, category=category, region_id=region.id)
-        person.enrolments = [Enrolment(scheme=scheme, start_date=_months_before(today, months), base_fen=base)
-                             for scheme, months, base in enrolments]
-        db.session.add(person)
-        if paid:
-            paid_people.append(person)
-    db.session.commit()
-    terminal = terminal_by_code(terminal_code)
-    for person in paid_people:
-        _pay_everything(person, terminal.id, today)
+    with uow:
+        session = uow.session
+        if session.scalar(select(Region).where(Region.code == data["region"]["code"])):
+            return False
+        region = Region(**data["region"])
+        session.add(region)
+        session.flush()
+        load_rules(session, region)
+        paid_orders = []
+        for number, name, category, enrolments, paid in PEOPLE:
+            resident = parse_resident_id(number, today)
+            person = Person(id_digest=id_digest(resident.number, digest_key), id_masked=mask_id_number(resident.number),
+                            name=name, birth_date=resident.birth_date, category=category, region_id=region.id)
+            person.enrolments = [Enrolment(scheme=scheme, start_date=_months_before(today, months), base_fen=base)
+                                 for scheme, months, base in enrolments]
+            session.add(person)
+            if paid:
+                session.flush()
+                paid_orders.append(_counter_order(session, person, terminal_id(session, terminal_code), today))
+        uow.commit()
+    for order_id, total in paid_orders:
+        record_payment(uow, order_id, trade_no=f"DEMO-CASH-{order_id}", amount_fen=total, source=Source.STAFF)
     return True
 
 
-def _pay_everything(person: Person, terminal_id: int, today: dt.date) -> None:
-    """A person who paid at the counter last week: a settled order with its receipt."""
-    lines = [line for line in due_lines(person, today) if line.payable]
+def _counter_order(session, person: Person, terminal: int, today: dt.date) -> tuple[int, int]:
+    """A person who paid at the counter last week: their order, recorded as paid by the caller."""
+    lines = [line for line in due_lines(session, person, today) if line.payable]
     now = utcnow()
     order = PaymentOrder(out_trade_no=f"DEMO{person.id:06d}", idempotency_key=f"demo-{person.id}", person_id=person.id,
-                         terminal_id=terminal_id, provider="counter", status=OrderStatus.PENDING.value,
+                         terminal_id=terminal, provider="counter", status=OrderStatus.PENDING.value,
                          total_fen=sum(line.amount_fen for line in lines), expires_at=now, created_at=now,
                          items=[PaymentOrderItem(bill_id=line.bill.id, principal_fen=line.bill.principal_fen,
                                                  subsidy_fen=line.bill.subsidy_fen, late_fee_fen=line.late_fee_fen,
                                                  amount_fen=line.amount_fen) for line in lines])
-    db.session.add(order)
-    db.session.commit()
-    record_paid(order.id, trade_no=f"DEMO-CASH-{person.id}", amount_fen=order.total_fen, source="demo")
+    session.add(order)
+    session.flush()
+    return order.id, order.total_fen

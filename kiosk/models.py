@@ -112,6 +112,9 @@ class PaymentOrder(db.Model):
     paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # closed here, but the provider's cancel failed: its QR may still be paid there
     trade_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    # while CLOSING: since when, and where the order goes if the provider closes it unpaid
+    closing_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    close_target: Mapped[str | None] = mapped_column(String(20))
     person: Mapped[Person] = relationship()
     terminal: Mapped[Terminal] = relationship()
     items: Mapped[list[PaymentOrderItem]] = relationship(back_populates="order", order_by="PaymentOrderItem.id")

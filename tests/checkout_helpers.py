@@ -3,11 +3,12 @@ from sqlalchemy import select
 
 from kiosk.extensions import db
 from kiosk.models import SandboxTrade
+from kiosk.payments import provider as provider_of
 
 
 def notify(app, order, status="TRADE_SUCCESS"):
     """What the sandbox posts to the callback once the buyer pays (or the trade closes)."""
-    provider = app.extensions["kiosk_provider"]
+    provider = provider_of(app)
     with app.app_context():
         trade = db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == order.out_trade_no))
         trade.status = status

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from kiosk import create_app
 from kiosk.extensions import db
+from kiosk.services.uow import UnitOfWork
 
 PG_URL = os.environ.get("KIOSK_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -95,5 +96,5 @@ def demo(app):
     from kiosk.demo import seed
 
     with app.app_context():
-        seed(app.config["ID_DIGEST_KEY"], app.config["TERMINAL_CODE"])
+        seed(UnitOfWork(db.session), app.config["ID_DIGEST_KEY"], app.config["TERMINAL_CODE"])
     return app

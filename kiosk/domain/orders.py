@@ -1,9 +1,24 @@
-"""The payment order's state machine: which state may follow which.
+"""The payment order's state machine: which source may move an order from which state to which.
 
-The server owns every state. PAID may follow a finished state too: money the provider
-confirmed is never thrown away, even when it arrives after a cancel or expiry. REFUNDED
-follows PAID when the provider gave the whole payment back (Alipay's cancel refunds a trade
-paid a moment before it): the bills are due again.
+The server owns every state, and this table is the one place that says how an order may
+change. Every change in the services is a compare-and-set ``UPDATE ... WHERE status IN
+(the states this source may move from)``, so the database applies the table even when
+notifications, polls, sweeps and cancels race each other.
+
+Why the table looks as it does:
+
+- Closing an unpaid order takes two calls to the provider (query, then cancel) and the
+  buyer may pay between them. So a closer first claims the order (PENDING -> CLOSING) and
+  only the closer ends it: while it is CLOSING no notification or poll may record a payment,
+  because the closer's cancel may be about to give that very payment back (Alipay refunds a
+  trade paid a moment before its cancel). The cancel's answer decides: closed unpaid ->
+  CANCELLED or EXPIRED; refunded -> REFUNDED; found paid before cancelling -> PAID.
+- REFUNDED is final: a trade the provider refunded can never settle bills.
+- A late payment of a trade whose cancel failed at the provider (``trade_open``) is money
+  the provider holds: it may still be recorded (CANCELLED/EXPIRED/FAILED -> PAID), but only
+  after the provider confirms it, and the sweep may claim such an order again to close its
+  trade (-> CLOSING, which ends in the same state, PAID or REFUNDED).
+- Staff refunds (PAID -> REFUNDED) come with the counter and back office.
 """
 from __future__ import annotations
 
@@ -13,6 +28,7 @@ from enum import Enum
 
 class OrderStatus(str, Enum):
     PENDING = "pending"
+    CLOSING = "closing"  # a closer is cancelling the trade; only it may end the order
     PAID = "paid"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
@@ -21,22 +37,65 @@ class OrderStatus(str, Enum):
 
     @property
     def finished(self) -> bool:
-        return self is not OrderStatus.PENDING
+        """Nothing more will happen unless the provider reports a late payment (GOV.UK Pay's flag)."""
+        return self not in (OrderStatus.PENDING, OrderStatus.CLOSING)
+
+    @property
+    def closed_unpaid(self) -> bool:
+        return self in UNPAID_ENDS
 
 
-ALLOWED = {
-    OrderStatus.PENDING: {OrderStatus.PAID, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.FAILED},
-    OrderStatus.CANCELLED: {OrderStatus.PAID},
-    OrderStatus.EXPIRED: {OrderStatus.PAID},
-    OrderStatus.FAILED: {OrderStatus.PAID},
-    OrderStatus.PAID: {OrderStatus.REFUNDED},
-    OrderStatus.REFUNDED: set(),
+class Source(str, Enum):
+    """Who asks for a change. Each is a separate path in the code that may race the others."""
+
+    CHECKOUT = "checkout"  # the terminal making the order (precreate failed)
+    NOTIFY = "notify"  # the provider's signed callback
+    POLL = "poll"  # the QR screen asking the provider every few seconds
+    RECONCILE = "reconcile"  # the operator's sweep (``flask reconcile``)
+    CANCEL = "cancel"  # the citizen's Cancel, or the terminal cancelling an order paid elsewhere
+    EXPIRY = "expiry"  # the QR's deadline, noticed by the poll
+    STAFF = "staff"  # a cashier or supervisor (counter payments, refunds: later issues)
+
+
+S = OrderStatus
+UNPAID_ENDS = frozenset({S.CANCELLED, S.EXPIRED, S.FAILED})
+RECORDERS = frozenset({Source.NOTIFY, Source.POLL, Source.RECONCILE})
+CLOSERS = frozenset({Source.CANCEL, Source.EXPIRY, Source.RECONCILE})
+
+# (from, to) -> the sources that may make that move
+TRANSITIONS: dict[tuple[OrderStatus, OrderStatus], frozenset[Source]] = {
+    (S.PENDING, S.PAID): RECORDERS | {Source.STAFF},
+    (S.PENDING, S.FAILED): frozenset({Source.CHECKOUT, Source.NOTIFY, Source.POLL, Source.RECONCILE}),
+    (S.PENDING, S.CLOSING): CLOSERS,
+    # only a closer ends a close; the sweep takes over one whose closer died
+    (S.CLOSING, S.PAID): CLOSERS,
+    (S.CLOSING, S.CANCELLED): frozenset({Source.CANCEL, Source.RECONCILE}),
+    (S.CLOSING, S.EXPIRED): frozenset({Source.EXPIRY, Source.RECONCILE}),
+    (S.CLOSING, S.FAILED): frozenset({Source.RECONCILE}),
+    (S.CLOSING, S.REFUNDED): CLOSERS,
+    # a late payment of a trade the cancel could not close, once the provider confirms it
+    **{(end, S.PAID): RECORDERS for end in UNPAID_ENDS},
+    # the sweep closes such a trade again (and may find it paid or refund it)
+    **{(end, S.CLOSING): frozenset({Source.RECONCILE}) for end in UNPAID_ENDS},
+    (S.PAID, S.REFUNDED): frozenset({Source.STAFF}),
 }
 
 
-def sources_of(target: OrderStatus) -> set[OrderStatus]:
-    """The states from which ``target`` may be reached (for compare-and-set updates)."""
-    return {source for source, targets in ALLOWED.items() if target in targets}
+class IllegalTransition(Exception):
+    """A service asked for a move the table does not allow from any state: a bug, not a race."""
+
+
+def may(source: Source, current: OrderStatus, target: OrderStatus) -> bool:
+    return source in TRANSITIONS.get((current, target), ())
+
+
+def from_states(source: Source, target: OrderStatus) -> frozenset[OrderStatus]:
+    """The states from which ``source`` may move an order to ``target`` (the compare-and-set's
+    ``WHERE status IN``). Raises ``IllegalTransition`` when there are none."""
+    states = frozenset(current for (current, to), sources in TRANSITIONS.items() if to is target and source in sources)
+    if not states:
+        raise IllegalTransition(f"{source.value} may never move an order to {target.value}")
+    return states
 
 
 def receipt_number(issued_local: dt.datetime, order_id: int) -> str:

@@ -1,7 +1,18 @@
-"""Payment providers behind one interface (``base.PaymentProvider``)."""
+"""Payment providers behind one interface (``base.PaymentProvider``), bound to the app like an
+extension (Flask's extension pattern): ``init_app`` registers them in ``app.extensions``, so CLI
+commands and services reach them without the web layer."""
 from __future__ import annotations
 
+from flask import Flask, current_app
+
 from .base import PaymentProvider
+
+EXTENSION = "kiosk_payments"
+
+
+def notify_path(provider_name: str) -> str:
+    """Where a provider posts its callbacks (the callbacks blueprint serves exactly this path)."""
+    return f"/payments/notify/{provider_name}"
 
 
 def build_provider(name: str, config, engine_source) -> PaymentProvider:
@@ -10,3 +21,34 @@ def build_provider(name: str, config, engine_source) -> PaymentProvider:
 
         return SandboxProvider(engine_source, config["SANDBOX_SIGNING_KEY"], config["SANDBOX_NOTIFY"])
     raise ValueError(f"unknown payment provider {name!r}")
+
+
+class Payments:
+    """The providers this app takes payments with. One for now; Alipay and WeChat Pay will sit
+    beside each other here, picked by name."""
+
+    def __init__(self, providers: dict[str, PaymentProvider], default: str):
+        self.providers, self.default_name = providers, default
+
+    @property
+    def default(self) -> PaymentProvider:
+        return self.providers[self.default_name]
+
+    def get(self, name: str) -> PaymentProvider | None:
+        return self.providers.get(name)
+
+
+def init_app(app: Flask) -> None:
+    from ..extensions import db
+
+    name = app.config["PAYMENT_PROVIDER"]
+    app.extensions[EXTENSION] = Payments({name: build_provider(name, app.config, lambda: db.engine)}, name)
+
+
+def payments(app: Flask | None = None) -> Payments:
+    return (app or current_app).extensions[EXTENSION]
+
+
+def provider(app: Flask | None = None) -> PaymentProvider:
+    """The provider new orders use."""
+    return payments(app).default

@@ -8,6 +8,7 @@ would use.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from ..database import in_writing_block, writing
 from ..domain.clock import utcnow
 from ..models import SandboxTrade
 from .base import CancelOutcome, InvalidNotification, Notification, ProviderError, TradeState, TradeStatus
@@ -49,12 +51,22 @@ class SandboxProvider:
         self.notify_mode = notify_mode
 
     def _session(self) -> Session:
+        if in_writing_block():
+            # a provider is a remote service: calling it inside our transaction would hold the
+            # database across the network (and, on SQLite, wait for our own write lock)
+            raise RuntimeError("a payment provider was called inside a unit of work")
         return Session(self._engine_source(), expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """The ledger's writing transactions: BEGIN IMMEDIATE on SQLite, where FOR UPDATE is dropped."""
+        with self._session() as session, writing(), session.begin():
+            yield session
 
     # -- the merchant's side of the protocol -------------------------------------------
     def precreate(self, *, out_trade_no, amount_fen, subject, expires_at, notify_url, public_base_url) -> str:
         token = secrets.token_urlsafe(24)
-        with self._session() as session, session.begin():
+        with self._writing() as session:
             session.add(SandboxTrade(out_trade_no=out_trade_no, token=token, trade_no="SBX" + secrets.token_hex(10),
                                      subject=subject, amount_fen=amount_fen, expires_at=expires_at, notify_url=notify_url))
         return public_base_url.rstrip("/") + WALLET_PATH + token
@@ -67,7 +79,7 @@ class SandboxProvider:
             return TradeStatus(_STATE[trade.status], trade.trade_no, trade.amount_fen)
 
     def cancel(self, out_trade_no: str) -> CancelOutcome:
-        with self._session() as session, session.begin():
+        with self._writing() as session:
             trade = session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no).with_for_update())
             if trade is None:
                 raise ProviderError("no such trade")
@@ -76,7 +88,8 @@ class SandboxProvider:
                 return CancelOutcome(refunded=True)
             if trade.status != TRADE_CLOSED:
                 trade.status, trade.finished_at = TRADE_CLOSED, utcnow()
-            return CancelOutcome(refunded=False)
+            # a repeated cancel answers as the first did (a closer that died may be followed by the sweep)
+            return CancelOutcome(refunded=trade.refunded_fen > 0)
 
     def parse_notification(self, form: Mapping[str, str]) -> Notification:
         given = form.get("sign", "")
@@ -91,7 +104,7 @@ class SandboxProvider:
     # -- the buyer's side: the wallet page on a phone ----------------------------------
     def scan(self, token: str) -> SandboxTrade | None:
         """Opening the QR's URL is the scan: from now on the trade exists (WAIT_BUYER_PAY)."""
-        with self._session() as session, session.begin():
+        with self._writing() as session:
             trade = session.scalar(select(SandboxTrade).where(SandboxTrade.token == token).with_for_update())
             if trade is None:
                 return None
@@ -103,7 +116,7 @@ class SandboxProvider:
 
     def settle(self, token: str, *, pay: bool) -> SandboxTrade | None:
         """The buyer pays (or declines). Returns the trade, or None if it can no longer be paid."""
-        with self._session() as session, session.begin():
+        with self._writing() as session:
             trade = session.scalar(select(SandboxTrade).where(SandboxTrade.token == token).with_for_update())
             if trade is None or trade.status not in (CREATED, WAIT_BUYER_PAY):
                 return None

@@ -1,4 +1,10 @@
-"""Turning selected bills into a payment order, and following it to its end."""
+"""The QR payment of selected bills: making the order, following it, and closing it unpaid.
+
+Each use case takes a unit of work. Calls to the provider happen between units of work,
+never inside one: the order is committed before its trade is opened, and a close is claimed
+(PENDING -> CLOSING) before the provider is asked to cancel, so no other source can record a
+payment that the cancel may be about to give back.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,20 +12,25 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-import qrcode
-import qrcode.image.svg
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..domain.clock import local_today, utcnow
-from ..domain.orders import OrderStatus
-from ..extensions import db
+from ..domain.orders import OrderStatus, Source
 from ..models import PaymentOrder, PaymentOrderItem, Visit
+from ..payments import notify_path
 from ..payments.base import PaymentProvider, ProviderError, TradeState
 from .dues import due_lines
-from .settle import AmountMismatch, finish_unpaid, log_event, record_paid, undo_refunded_payment
+from .qrcodes import qr_svg
+from .settlement import Recorded, end_unpaid, log_event, mark_failed, move, record_payment, release_bills
+from .uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# a closer that has not finished its close after this long has died: the sweep takes over.
+# Longer than any provider call may take (their timeouts are seconds).
+CLOSE_LEASE = dt.timedelta(minutes=2)
 
 
 class CheckoutError(Exception):
@@ -39,43 +50,109 @@ class CheckoutSettings:
     subject: str
 
 
-def qr_svg(payload: str) -> str:
-    """The QR code as inline SVG; made once per order (about 13 ms) and stored with it."""
-    image = qrcode.make(payload, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
-    return image.to_string(encoding="unicode")
+def checkout_settings(config, provider_name: str, subject: str) -> CheckoutSettings:
+    """From configuration only: the notify URL and the QR's URLs never come from a request's Host."""
+    base = config["PUBLIC_BASE_URL"].rstrip("/")
+    return CheckoutSettings(
+        ttl=dt.timedelta(seconds=config["ORDER_TTL_SECONDS"]),
+        query_interval=dt.timedelta(seconds=config["PROVIDER_QUERY_INTERVAL_SECONDS"]),
+        notify_url=base + notify_path(provider_name), public_base_url=base + "/", subject=subject,
+    )
 
 
-def new_checkout_key(visit: Visit) -> str:
+def fresh(session: Session, order_id: int) -> PaymentOrder:
+    return session.get(PaymentOrder, order_id, populate_existing=True)
+
+
+def new_checkout_key(session: Session, visit: Visit) -> str:
     """A fresh key each time the dues are shown: two taps on one screen share it."""
     visit.checkout_key = secrets.token_hex(16)
-    db.session.commit()
     return visit.checkout_key
 
 
-def _order_with_key(key: str, person_id: int) -> PaymentOrder | None:
+def present_dues(uow: UnitOfWork, visit_id: int, today: dt.date):
+    """The dues screen: the person's lines (new bills frozen) and a fresh checkout key, in one commit."""
+
+    def work(session):
+        visit = session.get(Visit, visit_id)
+        return due_lines(session, visit.person, today), new_checkout_key(session, visit)
+
+    return uow.run(work)
+
+
+def _order_with_key(session: Session, key: str, person_id: int) -> PaymentOrder | None:
     """The order an earlier tap with this checkout key made for this person, if any."""
-    order = db.session.scalar(select(PaymentOrder).where(PaymentOrder.idempotency_key == key))
+    order = session.scalar(select(PaymentOrder).where(PaymentOrder.idempotency_key == key))
     return order if order is not None and order.person_id == person_id else None
 
 
-def create_order(visit: Visit, bill_ids: list[int], key: str, provider: PaymentProvider, settings: CheckoutSettings,
-                 now: dt.datetime | None = None) -> PaymentOrder:
+def create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str, provider: PaymentProvider,
+                 settings: CheckoutSettings, now: dt.datetime | None = None) -> PaymentOrder:
     """The order for ``key``: made once, whatever number of taps or racing requests ask for it."""
     now = now or utcnow()
-    existing = _order_with_key(key, visit.person_id)
-    if existing is not None:
-        return existing
+    session = uow.session
+    try:
+        with uow:
+            visit = session.get(Visit, visit_id)
+            existing = _order_with_key(session, key, visit.person_id)
+            if existing is not None:
+                return existing
+            order, made = _new_order(session, visit, bill_ids, key, provider, settings, now)
+            if not made:
+                return order  # a racing tap's order, found on a second look
+            session.flush()  # another terminal holding one of the bills fails here
+            log_event(session, order.id, "created", Source.CHECKOUT, f"{len(order.items)} items, {order.total_fen} fen")
+            visit.order_id = order_id = order.id
+            out_trade_no, total_fen, expires_at = order.out_trade_no, order.total_fen, order.expires_at
+            uow.commit()
+    except IntegrityError:
+        # a racing tap with the same key won, or another terminal holds one of the bills
+        with uow:
+            existing = _order_with_key(session, key, session.get(Visit, visit_id).person_id)
+        if existing is not None:
+            return existing
+        raise CheckoutError("held_elsewhere") from None
+    try:
+        payload = provider.precreate(out_trade_no=out_trade_no, amount_fen=total_fen, subject=settings.subject,
+                                     expires_at=expires_at, notify_url=settings.notify_url,
+                                     public_base_url=settings.public_base_url)
+    except ProviderError as exc:
+        mark_failed(uow, order_id, Source.CHECKOUT, f"precreate failed: {exc}", now)
+        return fresh(session, order_id)
+    svg = qr_svg(payload)
+    with uow:
+        session.execute(update(PaymentOrder).where(PaymentOrder.id == order_id).values(qr_payload=payload, qr_svg=svg)
+                        .execution_options(synchronize_session=False))
+        uow.commit()
+    return fresh(session, order_id)
+
+
+def retry_order(uow: UnitOfWork, visit_id: int, provider: PaymentProvider, settings: CheckoutSettings,
+                now: dt.datetime | None = None) -> PaymentOrder:
+    """A new QR for the bills of the visit's last order (expired, failed, or given back), priced again."""
+
+    def work(session):
+        visit = session.get(Visit, visit_id)
+        return [item.bill_id for item in visit.order.items], new_checkout_key(session, visit)
+
+    bill_ids, key = uow.run(work)
+    return create_order(uow, visit_id, bill_ids, key, provider, settings, now)
+
+
+def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, provider: PaymentProvider,
+               settings: CheckoutSettings, now: dt.datetime) -> tuple[PaymentOrder, bool]:
+    """A new order (and True), or the one a racing tap with the same key made (and False)."""
     if not key or key != visit.checkout_key:
         raise CheckoutError("stale")
     if not bill_ids:
         raise CheckoutError("nothing_selected")
-    lines = {line.bill.id: line for line in due_lines(visit.person, local_today(now))}
+    lines = {line.bill.id: line for line in due_lines(session, visit.person, local_today(now))}
     chosen = [lines.get(bill_id) for bill_id in dict.fromkeys(bill_ids)]
     if any(line is None or not line.payable for line in chosen):
         # a racing tap with the same key may have made the order (and taken the bills) since we looked
-        existing = _order_with_key(key, visit.person_id)
+        existing = _order_with_key(session, key, visit.person_id)
         if existing is not None:
-            return existing
+            return existing, False
         raise CheckoutError("not_payable")
     order = PaymentOrder(
         out_trade_no=f"K{now:%Y%m%d%H%M%S}{secrets.token_hex(6)}", idempotency_key=key, person_id=visit.person_id,
@@ -84,141 +161,109 @@ def create_order(visit: Visit, bill_ids: list[int], key: str, provider: PaymentP
         items=[PaymentOrderItem(bill_id=line.bill.id, principal_fen=line.bill.principal_fen, subsidy_fen=line.bill.subsidy_fen,
                                 late_fee_fen=line.late_fee_fen, amount_fen=line.amount_fen) for line in chosen],
     )
-    db.session.add(order)
-    try:
-        db.session.flush()
-        log_event(order.id, "created", "kiosk", f"{len(chosen)} items, {order.total_fen} fen")
-        db.session.commit()
-    except IntegrityError:
-        # a racing tap with the same key won, or another terminal holds one of the bills
-        db.session.rollback()
-        existing = _order_with_key(key, visit.person_id)
-        if existing is not None:
-            return existing
-        raise CheckoutError("held_elsewhere") from None
-    visit.order_id = order.id
-    db.session.commit()
-    try:
-        payload = provider.precreate(out_trade_no=order.out_trade_no, amount_fen=order.total_fen, subject=settings.subject,
-                                     expires_at=order.expires_at, notify_url=settings.notify_url,
-                                     public_base_url=settings.public_base_url)
-    except ProviderError as exc:
-        finish_unpaid(order.id, OrderStatus.FAILED, "kiosk", f"precreate failed: {exc}", now)
-        return db.session.get(PaymentOrder, order.id, populate_existing=True)
-    order.qr_payload, order.qr_svg = payload, qr_svg(payload)
-    db.session.commit()
-    return order
+    session.add(order)
+    return order, True
 
 
-def refresh(order: PaymentOrder, provider: PaymentProvider, settings: CheckoutSettings, now: dt.datetime | None = None) -> PaymentOrder:
-    """Called by the page's poller: expire at the deadline, and ask the provider every few seconds,
-    so a payment whose notification never arrives is still found."""
+def poll(uow: UnitOfWork, order_id: int, provider: PaymentProvider, settings: CheckoutSettings,
+         now: dt.datetime | None = None) -> PaymentOrder:
+    """The QR screen's poll: expire at the deadline, and ask the provider every few seconds, so
+    a payment whose notification never arrives is still found."""
     now = now or utcnow()
+    session = uow.session
+    order = fresh(session, order_id)
     if order.status != OrderStatus.PENDING.value:
         return order
     if now >= order.expires_at:
-        return close(order, OrderStatus.EXPIRED, provider, "timeout", now)
-    if order.last_queried_at is None or now - order.last_queried_at >= settings.query_interval:
+        return close(uow, order_id, OrderStatus.EXPIRED, provider, Source.EXPIRY, now)
+    if order.last_queried_at is not None and now - order.last_queried_at < settings.query_interval:
+        return order
+    seen = order.last_queried_at
+    with uow:
         # claim this query so that two pollers do not both ask the provider
-        seen = order.last_queried_at
         unchanged = PaymentOrder.last_queried_at.is_(None) if seen is None else PaymentOrder.last_queried_at == seen
-        claimed = db.session.execute(
-            update(PaymentOrder).where(PaymentOrder.id == order.id, unchanged)
+        claimed = session.execute(
+            update(PaymentOrder).where(PaymentOrder.id == order_id, unchanged, PaymentOrder.status == OrderStatus.PENDING.value)
             .values(last_queried_at=now).execution_options(synchronize_session=False)
         ).rowcount
-        db.session.commit()
-        if claimed:
-            if _paid_by_another_order(order):
-                # a late payment of an earlier QR settled these bills: do not let them be paid twice
-                return close(order, OrderStatus.CANCELLED, provider, "paid_elsewhere", now)
-            apply_provider_state(order, provider, "query", now)
-    return db.session.get(PaymentOrder, order.id, populate_existing=True)
+        paid_elsewhere = bool(claimed) and _paid_by_another_order(session, order_id)
+        uow.commit()
+    if paid_elsewhere:
+        # a late payment of an earlier QR settled these bills: do not let them be paid twice
+        return close(uow, order_id, OrderStatus.CANCELLED, provider, Source.CANCEL, now, detail="paid_elsewhere")
+    if claimed:
+        ask_provider(uow, order_id, provider, Source.POLL, now)
+    return fresh(session, order_id)
 
 
-def _paid_by_another_order(order: PaymentOrder) -> bool:
-    bill_ids = select(PaymentOrderItem.bill_id).where(PaymentOrderItem.order_id == order.id)
-    return db.session.scalar(select(PaymentOrderItem.id).where(
-        PaymentOrderItem.bill_id.in_(bill_ids), PaymentOrderItem.settled.is_(True), PaymentOrderItem.order_id != order.id
+def _paid_by_another_order(session: Session, order_id: int) -> bool:
+    bill_ids = select(PaymentOrderItem.bill_id).where(PaymentOrderItem.order_id == order_id)
+    return session.scalar(select(PaymentOrderItem.id).where(
+        PaymentOrderItem.bill_id.in_(bill_ids), PaymentOrderItem.settled.is_(True), PaymentOrderItem.order_id != order_id
     ).limit(1)) is not None
 
 
-def apply_provider_state(order: PaymentOrder, provider: PaymentProvider, source: str, now: dt.datetime) -> TradeState | None:
+def ask_provider(uow: UnitOfWork, order_id: int, provider: PaymentProvider, source: Source,
+                 now: dt.datetime) -> TradeState | None:
+    """Ask the provider about a PENDING order and record what it says."""
+    out_trade_no = uow.session.scalar(select(PaymentOrder.out_trade_no).where(PaymentOrder.id == order_id))
     try:
-        status = provider.query(order.out_trade_no)
+        status = provider.query(out_trade_no)
     except ProviderError as exc:
-        log.warning("provider query failed for order %s: %s", order.id, exc)
+        log.warning("provider query failed for order %s: %s", order_id, exc)
         return None
     if status.state is TradeState.PAID:
-        try:
-            record_paid(order.id, trade_no=status.trade_no, amount_fen=status.amount_fen, source=source, now=now)
-        except AmountMismatch:
-            return None  # logged by record_paid; the order stays as it was for an operator to look at
+        # a wrong amount is logged by record_payment; the order stays as it was for an operator
+        record_payment(uow, order_id, trade_no=status.trade_no, amount_fen=status.amount_fen, source=source, now=now)
     elif status.state in (TradeState.CLOSED, TradeState.FAILED):
-        finish_unpaid(order.id, OrderStatus.FAILED, source, "closed at the provider", now)
+        mark_failed(uow, order_id, source, "closed at the provider", now)
     return status.state
 
 
-def close(order: PaymentOrder, target: OrderStatus, provider: PaymentProvider, source: str, now: dt.datetime | None = None) -> PaymentOrder:
-    """Cancel or expire an unpaid order: ask first (it may have just been paid), then close the trade."""
+def close(uow: UnitOfWork, order_id: int, target: OrderStatus, provider: PaymentProvider, source: Source,
+          now: dt.datetime | None = None, detail: str = "") -> PaymentOrder:
+    """Close an order unpaid (cancel, expiry, or the sweep closing a trade left open): claim it,
+    ask the provider (it may have just been paid), then cancel the trade. Returns the order as
+    it ends: PAID, REFUNDED, ``target``, or as another source left it when this one was too late."""
     now = now or utcnow()
-    if order.status == OrderStatus.PENDING.value:
-        if apply_provider_state(order, provider, source, now) is not TradeState.PAID:
-            try:
-                outcome = provider.cancel(order.out_trade_no)
-            except ProviderError as exc:
-                outcome = None
-                log.warning("provider cancel failed for order %s: %s", order.id, exc)
-            refunded = bool(outcome and outcome.refunded)
-            detail = "the provider refunded a payment made while closing" if refunded else ""
-            # a trade the provider did not close stays payable: flask reconcile keeps asking about it
-            if not finish_unpaid(order.id, target, source, detail, now, trade_open=outcome is None) and refunded:
-                # paid (and recorded) between our query and the cancel, which then refunded it:
-                # no money, so the bills must not stay paid
-                undo_refunded_payment(order.id, source, now)
-    return db.session.get(PaymentOrder, order.id, populate_existing=True)
+    with uow:
+        claimed = move(uow.session, order_id, OrderStatus.CLOSING, source, closing_at=now, close_target=target.value)
+        uow.commit()
+    if claimed:
+        finish_close(uow, order_id, provider, source, now, detail)
+    return fresh(uow.session, order_id)
 
 
-# how long after closing an order its trade is still asked about: Alipay notifies for 25 h
-LATE_PAYMENT_WINDOW = dt.timedelta(hours=25)
-
-
-def _trade_closed(order_id: int) -> None:
-    db.session.execute(update(PaymentOrder).where(PaymentOrder.id == order_id).values(trade_open=False)
-                       .execution_options(synchronize_session=False))
-    db.session.commit()
-
-
-def reconcile(provider: PaymentProvider, now: dt.datetime | None = None) -> int:
-    """Follow every pending order to its end (run by ``flask reconcile`` on a timer): the
-    safety net for a kiosk that went away and a notification that never came.
-
-    Orders closed here whose cancel failed at the provider (``trade_open``, up to 25 hours
-    back) are asked about too: their QR may still be paid, and that money must be found even
-    if its notification is lost. Only those: a trade the provider closed cannot be paid."""
-    now = now or utcnow()
-    orders = db.session.scalars(select(PaymentOrder).where(
-        PaymentOrder.provider == provider.name,
-        (PaymentOrder.status == OrderStatus.PENDING.value)
-        | (PaymentOrder.trade_open.is_(True) & (PaymentOrder.finished_at >= now - LATE_PAYMENT_WINDOW)),
-    )).all()
-    for order in orders:
-        try:
-            if order.status != OrderStatus.PENDING.value:
-                state = apply_provider_state(order, provider, "reconcile", now)
-                if state in (TradeState.WAITING, TradeState.NOT_FOUND):
-                    provider.cancel(order.out_trade_no)  # close the trade the first cancel could not
-                if state is not None:
-                    _trade_closed(order.id)
-            elif now >= order.expires_at:
-                close(order, OrderStatus.EXPIRED, provider, "reconcile", now)
-            else:
-                apply_provider_state(order, provider, "reconcile", now)
-        except Exception:  # noqa: BLE001 - one troubled order must not hide the payments of the others
-            db.session.rollback()
-            log.exception("reconcile: order %s left for the next sweep", order.id)
-    return len(orders)
-
-
-def mark_printed(receipt) -> None:
-    receipt.print_count += 1
-    db.session.commit()
+def finish_close(uow: UnitOfWork, order_id: int, provider: PaymentProvider, source: Source, now: dt.datetime,
+                 detail: str = "") -> None:
+    """The rest of a close, by the closer that claimed it (or by the sweep, for a closer that died)."""
+    order = fresh(uow.session, order_id)
+    out_trade_no, target = order.out_trade_no, OrderStatus(order.close_target)
+    try:
+        status = provider.query(out_trade_no)
+    except ProviderError as exc:
+        log.warning("provider query failed for order %s: %s", order_id, exc)
+        status = None
+    if status is not None and status.state is TradeState.PAID:
+        recorded = record_payment(uow, order_id, trade_no=status.trade_no, amount_fen=status.amount_fen, source=source, now=now)
+        if recorded is not Recorded.MISMATCH:
+            return
+        return  # paid, but not our amount: neither settle nor refund it; the sweep shows it to an operator
+    try:
+        outcome = provider.cancel(out_trade_no)
+    except ProviderError as exc:
+        log.warning("provider cancel failed for order %s: %s", order_id, exc)
+        outcome = None
+    with uow:
+        session = uow.session
+        if outcome is not None and outcome.refunded:
+            # the buyer paid between our query and the cancel, and the cancel gave it back
+            if move(session, order_id, OrderStatus.REFUNDED, source, finished_at=now, trade_open=False, closing_at=None,
+                    refund_due_fen=0):
+                release_bills(session, order_id)
+                log_event(session, order_id, "refunded_at_provider", source, "the cancel gave back a payment made while closing")
+        else:
+            # a trade the provider did not close stays payable: the sweep keeps asking about it
+            note = detail or ("" if outcome is not None else "the provider's cancel failed")
+            end_unpaid(session, order_id, target, source, note, now, trade_open=outcome is None)
+        uow.commit()

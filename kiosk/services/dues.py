@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..domain.premiums import Category, Due, Enrolment, PremiumRule, Scheme, dues_for, late_fee
-from ..extensions import db
 from ..models import Bill, Person, PaymentOrderItem, PremiumRuleRow
+from .uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,8 @@ def total_of(lines: list[DueLine], bill_ids) -> int:
     return sum(line.amount_fen for line in lines if line.payable and line.bill.id in chosen)
 
 
-def rules_for(region_id: int) -> list[PremiumRule]:
-    rows = db.session.scalars(select(PremiumRuleRow).where(PremiumRuleRow.region_id == region_id))
+def rules_for(session: Session, region_id: int) -> list[PremiumRule]:
+    rows = session.scalars(select(PremiumRuleRow).where(PremiumRuleRow.region_id == region_id))
     return [
         PremiumRule(
             scheme=Scheme(row.scheme), valid_from=row.valid_from, valid_to=row.valid_to, flat_fen=row.flat_fen,
@@ -58,36 +59,43 @@ def bill_late_fee(bill: Bill, today: dt.date) -> int:
     return late_fee(bill.principal_fen - bill.subsidy_fen, bill.due_date, today, bill.late_fee_per_10000_per_day)
 
 
-def _paid_periods(person_id: int) -> set[tuple[str, dt.date]]:
-    rows = db.session.execute(
+def _paid_periods(session: Session, person_id: int) -> set[tuple[str, dt.date]]:
+    rows = session.execute(
         select(Bill.scheme, Bill.period_start).join(PaymentOrderItem, PaymentOrderItem.bill_id == Bill.id)
         .where(Bill.person_id == person_id, PaymentOrderItem.settled.is_(True))
     )
     return {(scheme, start) for scheme, start in rows}
 
 
-def _bill_for(person_id: int, due: Due) -> Bill:
-    """The bill for ``due``, created on first sight; a racing terminal's insert wins harmlessly."""
+def _bill_for(session: Session, person_id: int, due: Due) -> Bill:
+    """The bill for ``due``, created on first sight; a racing terminal's insert wins harmlessly
+    (inside a savepoint, so the caller's transaction goes on)."""
     query = select(Bill).where(Bill.person_id == person_id, Bill.scheme == due.scheme.value, Bill.period_start == due.period_start)
-    bill = db.session.scalar(query)
+    bill = session.scalar(query)
     if bill is None:
-        db.session.add(Bill(person_id=person_id, scheme=due.scheme.value, period_start=due.period_start, period_end=due.period_end,
-                            due_date=due.due_date, principal_fen=due.principal_fen, subsidy_fen=due.subsidy_fen,
-                            late_fee_per_10000_per_day=due.late_fee_per_10000_per_day))
         try:
-            db.session.commit()
+            with session.begin_nested():
+                session.add(Bill(person_id=person_id, scheme=due.scheme.value, period_start=due.period_start,
+                                 period_end=due.period_end, due_date=due.due_date, principal_fen=due.principal_fen,
+                                 subsidy_fen=due.subsidy_fen, late_fee_per_10000_per_day=due.late_fee_per_10000_per_day))
         except IntegrityError:
-            db.session.rollback()
-        bill = db.session.scalar(query)
+            pass
+        bill = session.scalar(query)
     return bill
 
 
-def due_lines(person: Person, today: dt.date, own_order_id: int | None = None) -> list[DueLine]:
+def due_lines(session: Session, person: Person, today: dt.date) -> list[DueLine]:
+    """What ``person`` may pay on ``today``; bills seen for the first time are frozen (written)."""
     enrolments = [Enrolment(Scheme(e.scheme), e.start_date, e.end_date, e.base_fen) for e in person.enrolments]
-    dues = dues_for(enrolments, rules_for(person.region_id), Category(person.category), today, _paid_periods(person.id))
-    bills = [_bill_for(person.id, due) for due in dues]
-    held = set(db.session.scalars(
-        select(PaymentOrderItem.bill_id).where(PaymentOrderItem.bill_id.in_([b.id for b in bills]), PaymentOrderItem.live.is_(True),
-                                               PaymentOrderItem.order_id != (own_order_id or -1))
+    dues = dues_for(enrolments, rules_for(session, person.region_id), Category(person.category), today,
+                    _paid_periods(session, person.id))
+    bills = [_bill_for(session, person.id, due) for due in dues]
+    held = set(session.scalars(
+        select(PaymentOrderItem.bill_id).where(PaymentOrderItem.bill_id.in_([b.id for b in bills]), PaymentOrderItem.live.is_(True))
     ))
     return [DueLine(bill, bill_late_fee(bill, today), bill.id in held) for bill in bills]
+
+
+def freeze_dues(uow: UnitOfWork, person_id: int, today: dt.date) -> list[DueLine]:
+    """The use case behind the dues screen: the lines, their new bills committed."""
+    return uow.run(lambda session: due_lines(session, session.get(Person, person_id), today))

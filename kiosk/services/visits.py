@@ -5,12 +5,13 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..domain.clock import utcnow
-from ..extensions import db
 from ..models import Terminal, Visit
-
+from .uow import UnitOfWork
 
 # a visit seen within this long is not written again: the poller asks every second
 TOUCH_EVERY = dt.timedelta(seconds=5)
@@ -20,58 +21,73 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def terminal_by_code(code: str) -> Terminal:
-    terminal = db.session.scalar(select(Terminal).where(Terminal.code == code))
-    if terminal is None:
-        terminal = Terminal(code=code, name=code)
-        db.session.add(terminal)
-        db.session.commit()
-    return terminal
+def terminal_id(session: Session, code: str) -> int:
+    """The terminal with this code, registered on first use (until the terminal registry lands)."""
+    found = session.scalar(select(Terminal.id).where(Terminal.code == code))
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():
+            terminal = Terminal(code=code, name=code)
+            session.add(terminal)
+        return terminal.id
+    except IntegrityError:
+        return session.scalar(select(Terminal.id).where(Terminal.code == code))
 
 
-def start_visit(terminal_code: str, old_token: str | None = None) -> str:
-    """A new visit; the previous one on this browser, if any, is destroyed first."""
-    if old_token:
-        end_visit(old_token)
-    terminal = terminal_by_code(terminal_code)
+def start_visit(uow: UnitOfWork, terminal_code: str, old_token: str | None = None) -> str:
+    """A new visit; the previous one on this browser, if any, is destroyed in the same transaction."""
     token = secrets.token_urlsafe(32)
-    db.session.add(Visit(token_digest=_digest(token), terminal_id=terminal.id))
-    db.session.commit()
+
+    def work(session):
+        if old_token:
+            session.execute(delete(Visit).where(Visit.token_digest == _digest(old_token)))
+        session.add(Visit(token_digest=_digest(token), terminal_id=terminal_id(session, terminal_code)))
+
+    uow.run(work)
     return token
 
 
-def load_visit(token: str | None, max_idle: dt.timedelta, now: dt.datetime | None = None, touch: bool = True) -> Visit | None:
+def load_visit(uow: UnitOfWork, token: str | None, max_idle: dt.timedelta, now: dt.datetime | None = None) -> Visit | None:
     """The live visit for ``token``, or None. A visit idle for longer than ``max_idle`` is destroyed."""
     if not token:
         return None
     now = now or utcnow()
-    visit = db.session.scalar(select(Visit).where(Visit.token_digest == _digest(token)))
+    session = uow.session
+    visit = session.scalar(select(Visit).where(Visit.token_digest == _digest(token)))
     if visit is None:
         return None
     if now - visit.last_seen_at > max_idle:
-        db.session.delete(visit)
-        db.session.commit()
+        end_visit(uow, token)
         return None
-    if touch and now - visit.last_seen_at >= TOUCH_EVERY:
-        visit.last_seen_at = now
-        db.session.commit()
+    if now - visit.last_seen_at >= TOUCH_EVERY:
+        visit_id = visit.id
+        with uow:
+            session.execute(update(Visit).where(Visit.id == visit_id).values(last_seen_at=now)
+                            .execution_options(synchronize_session=False))
+            uow.commit()
+        visit = session.get(Visit, visit_id)
     return visit
 
 
-def end_visit(token: str) -> None:
-    db.session.execute(delete(Visit).where(Visit.token_digest == _digest(token)))
-    db.session.commit()
+def end_visit(uow: UnitOfWork, token: str) -> None:
+    with uow:
+        uow.session.execute(delete(Visit).where(Visit.token_digest == _digest(token)))
+        uow.commit()
 
 
-def purge_idle(max_idle: dt.timedelta, now: dt.datetime | None = None) -> int:
+def purge_idle(uow: UnitOfWork, max_idle: dt.timedelta, now: dt.datetime | None = None) -> int:
     """Destroy every visit idle for longer than ``max_idle`` (the browser may never come back)."""
-    result = db.session.execute(delete(Visit).where(Visit.last_seen_at < (now or utcnow()) - max_idle))
-    db.session.commit()
+    with uow:
+        result = uow.session.execute(delete(Visit).where(Visit.last_seen_at < (now or utcnow()) - max_idle))
+        uow.commit()
     return result.rowcount
 
 
-def set_person(visit: Visit, person_id: int | None) -> None:
-    visit.person_id = person_id
-    visit.order_id = None
-    visit.checkout_key = None
-    db.session.commit()
+def set_person(uow: UnitOfWork, visit_id: int, person_id: int | None) -> None:
+    """Who the citizen at this visit is (None: nobody yet); anything about the previous person goes."""
+    with uow:
+        uow.session.execute(update(Visit).where(Visit.id == visit_id).values(person_id=person_id, order_id=None, checkout_key=None)
+                            .execution_options(synchronize_session=False))
+        uow.commit()
+

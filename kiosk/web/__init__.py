@@ -13,14 +13,19 @@ from ..domain.idnumber import mask_name
 from ..domain.money import yuan
 from ..domain.premiums import Period, Scheme
 from ..extensions import db, htmx
-from ..payments import build_provider
+from ..payments import provider
+from ..services.uow import UnitOfWork
 from .messages import PROVIDERS, SCHEMES
 
 log = logging.getLogger(__name__)
 
 
-def provider():
-    return current_app.extensions["kiosk_provider"]
+def uow() -> UnitOfWork:
+    """A unit of work on this request's session: views hand it to services, never commit themselves."""
+    return UnitOfWork(db.session)
+
+
+__all__ = ["provider", "uow"]
 
 
 def wants_fragment() -> bool:
@@ -67,7 +72,6 @@ def _error_page(status: int, message):
 def register(app: Flask) -> None:
     from . import callbacks, kiosk, sandbox
 
-    app.extensions["kiosk_provider"] = build_provider(app.config["PAYMENT_PROVIDER"], app.config, lambda: db.engine)
     app.register_blueprint(kiosk.bp)
     app.register_blueprint(callbacks.bp)
     if app.config["PAYMENT_PROVIDER"] == "sandbox":

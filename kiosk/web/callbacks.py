@@ -1,20 +1,28 @@
 """Provider callbacks: signed by the provider, so exempt from CSRF and verified instead."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, request
 
 from ..extensions import csrf
-from ..services.settle import handle_notification
+from ..payments import notify_path, payments
+from ..services.notifications import Reply, handle_notification
+from . import uow
 
-bp = Blueprint("callbacks", __name__, url_prefix="/payments")
+bp = Blueprint("callbacks", __name__)
+
+TEXT = {"Content-Type": "text/plain"}
 
 
-@bp.post("/notify/<provider_name>")
+@bp.post(notify_path("<provider_name>"))
 @csrf.exempt
 def notify(provider_name: str):
-    provider = current_app.extensions["kiosk_provider"]
-    if provider_name != provider.name:
+    provider = payments().get(provider_name)
+    if provider is None:
         abort(404)
-    if handle_notification(provider, request.form.to_dict()):
-        return provider.ack_body, 200, {"Content-Type": "text/plain"}
-    return "failure", 400, {"Content-Type": "text/plain"}
+    reply = handle_notification(uow(), provider, request.form.to_dict())
+    if reply is Reply.ACKNOWLEDGE:
+        return provider.ack_body, 200, TEXT
+    if reply is Reply.RETRY_LATER:
+        # the order is being closed this very moment: the provider's retry will find it settled
+        return "failure", 503, {**TEXT, "Retry-After": "5"}
+    return "failure", 400, TEXT

@@ -10,12 +10,12 @@ from flask_babel import gettext as _
 
 from ..domain.clock import local_today, utcnow
 from ..domain.idnumber import InvalidIdNumber, parse_resident_id
-from ..domain.orders import OrderStatus
+from ..domain.orders import OrderStatus, Source
 from ..domain.premiums import Category
-from ..services import checkout, visits
-from ..services.dues import due_lines, schemes_of, total_of
+from ..services import checkout, receipts, visits
+from ..services.dues import freeze_dues, schemes_of, total_of
 from ..services.people import find_person
-from . import go, provider, render
+from . import go, provider, render, uow
 from .forms import ActionForm, IdentifyForm, PayForm, PreferenceForm
 from .messages import CATEGORIES, CHECKOUT_ERRORS, ID_PROBLEMS, PERSON_NOT_FOUND
 
@@ -31,20 +31,12 @@ def _max_idle() -> dt.timedelta:
 
 
 def _settings() -> checkout.CheckoutSettings:
-    cfg = current_app.config
-    base = cfg["PUBLIC_BASE_URL"] or request.host_url
-    return checkout.CheckoutSettings(
-        ttl=dt.timedelta(seconds=cfg["ORDER_TTL_SECONDS"]),
-        query_interval=dt.timedelta(seconds=cfg["PROVIDER_QUERY_INTERVAL_SECONDS"]),
-        notify_url=base.rstrip("/") + url_for("callbacks.notify", provider_name=provider().name),
-        public_base_url=base,
-        subject=_("Social insurance premium"),
-    )
+    return checkout.checkout_settings(current_app.config, provider().name, _("Social insurance premium"))
 
 
 @bp.before_request
 def load_visit():
-    g.visit = visits.load_visit(session.get("visit"), _max_idle())
+    g.visit = visits.load_visit(uow(), session.get("visit"), _max_idle())
     if g.visit is None and "visit" in session:
         # destroyed on the server (idle or finished): forget everything about that citizen
         _forget_citizen()
@@ -73,11 +65,11 @@ def attract():
     return render("kiosk/attract.html", services=SERVICES, form=ActionForm(), ended=request.args.get("ended") == "1" and g.visit is None)
 
 
+# CSRFProtect has checked every POST before a view runs: forms that carry nothing else need no validation.
+
 @bp.post("/start")
 def start():
-    if not ActionForm().validate_on_submit():
-        return go("kiosk.attract")
-    session["visit"] = visits.start_visit(current_app.config["TERMINAL_CODE"], session.get("visit"))
+    session["visit"] = visits.start_visit(uow(), current_app.config["TERMINAL_CODE"], session.get("visit"))
     return go("kiosk.identify")
 
 
@@ -91,17 +83,16 @@ def identify():
 @needs_visit(with_person=False)
 def identify_submit():
     form = IdentifyForm()
-    if form.validate_on_submit():
-        try:
-            resident = parse_resident_id(form.id_number.data or "", local_today(utcnow()))
-        except InvalidIdNumber as error:
-            form.id_number.errors.append(ID_PROBLEMS[error.problem])
-        else:
-            person = find_person(resident.number, current_app.config["ID_DIGEST_KEY"])
-            if person is not None:
-                visits.set_person(g.visit, person.id)
-                return go("kiosk.person")
-            form.id_number.errors.append(PERSON_NOT_FOUND)
+    try:
+        resident = parse_resident_id(form.id_number.data or "", local_today(utcnow()))
+    except InvalidIdNumber as error:
+        form.id_number.errors = [ID_PROBLEMS[error.problem]]
+    else:
+        person = find_person(resident.number, current_app.config["ID_DIGEST_KEY"])
+        if person is not None:
+            visits.set_person(uow(), g.visit.id, person.id)
+            return go("kiosk.person")
+        form.id_number.errors = [PERSON_NOT_FOUND]
     return render("kiosk/identify.html", "kiosk/_identify_form.html", 422, form=form)
 
 
@@ -116,22 +107,22 @@ def person():
 @bp.post("/person/not-me")
 @needs_visit()
 def not_me():
-    if ActionForm().validate_on_submit():
-        visits.set_person(g.visit, None)
+    visits.set_person(uow(), g.visit.id, None)
     return go("kiosk.identify")
 
 
-def _pending_order():
+def _unfinished_order():
     order = g.visit.order
-    return order if order is not None and order.status == OrderStatus.PENDING.value else None
+    return order if order is not None and not OrderStatus(order.status).finished else None
 
 
 def _dues_context(selected: list[int] | None = None, error=None):
-    person, today = g.visit.person, local_today(utcnow())
-    lines = due_lines(person, today)
+    today = local_today(utcnow())
+    lines, key = checkout.present_dues(uow(), g.visit.id, today)
+    person = g.visit.person
     payable = [line for line in lines if line.payable]
     chosen = {line.bill.id for line in payable} if selected is None else set(selected)
-    form = PayForm(formdata=None, key=checkout.new_checkout_key(g.visit))
+    form = PayForm(formdata=None, key=key)
     employer_only = [scheme for scheme in schemes_of(person) if not scheme.payable_at_kiosk]
     return dict(person=person, lines=lines, payable=payable, chosen=chosen, total_fen=total_of(lines, chosen), form=form,
                 error=error, employer_only=employer_only, today=today)
@@ -140,7 +131,7 @@ def _dues_context(selected: list[int] | None = None, error=None):
 @bp.get("/dues")
 @needs_visit()
 def dues():
-    if _pending_order():
+    if _unfinished_order():
         return redirect(url_for("kiosk.payment"), code=303)
     return render("kiosk/dues.html", **_dues_context())
 
@@ -150,9 +141,9 @@ def dues():
 def dues_total():
     """The total for the ticked items, computed here: templates never add money up."""
     form = PayForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit():  # a bill id that is not a number
         return go("kiosk.dues")
-    lines = due_lines(g.visit.person, local_today(utcnow()))
+    lines = freeze_dues(uow(), g.visit.person_id, local_today(utcnow()))
     return render("kiosk/_total.html", total_fen=total_of(lines, form.bills.data or []))
 
 
@@ -160,10 +151,10 @@ def dues_total():
 @needs_visit()
 def pay():
     form = PayForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit():  # a bill id that is not a number
         return go("kiosk.dues")
     try:
-        checkout.create_order(g.visit, form.bills.data or [], form.key.data or "", provider(), _settings())
+        checkout.create_order(uow(), g.visit.id, form.bills.data or [], form.key.data or "", provider(), _settings())
     except checkout.CheckoutError as error:
         selected = None if error.reason == "stale" else form.bills.data
         return render("kiosk/dues.html", status=422, **_dues_context(selected, CHECKOUT_ERRORS[error.reason]))
@@ -171,19 +162,27 @@ def pay():
 
 
 def _current_order():
-    order = g.visit.order
-    return checkout.refresh(order, provider(), _settings()) if order is not None else None
+    order_id = g.visit.order_id
+    return checkout.poll(uow(), order_id, provider(), _settings()) if order_id is not None else None
+
+
+# what the QR screen shows for each state of its order (templates never compare raw states)
+SCREENS = {
+    OrderStatus.PENDING: "qr", OrderStatus.CLOSING: "closing", OrderStatus.EXPIRED: "expired",
+    OrderStatus.FAILED: "failed", OrderStatus.REFUNDED: "refunded",
+}
 
 
 @bp.get("/payment")
 @needs_visit()
 def payment():
     order = _current_order()
-    if order is None or order.status == OrderStatus.CANCELLED.value:
+    status = OrderStatus(order.status) if order is not None else None
+    if status in (None, OrderStatus.CANCELLED):
         return redirect(url_for("kiosk.dues"), code=303)
-    if order.status == OrderStatus.PAID.value:
+    if status is OrderStatus.PAID:
         return redirect(url_for("kiosk.receipt"), code=303)
-    return render("kiosk/payment.html", order=order, remaining=_remaining(order), form=ActionForm())
+    return render("kiosk/payment.html", order=order, screen=SCREENS[status], remaining=_remaining(order), form=ActionForm())
 
 
 def _remaining(order) -> int:
@@ -194,7 +193,7 @@ def _remaining(order) -> int:
 @needs_visit()
 def payment_status():
     order = _current_order()
-    if order is None or order.status != OrderStatus.PENDING.value:
+    if order is None or order.status not in (OrderStatus.PENDING.value, OrderStatus.CLOSING.value):
         response = render("kiosk/_poll_done.html")
         response.headers["HX-Redirect"] = url_for("kiosk.payment")
         return response
@@ -208,14 +207,16 @@ def payment_status():
 @bp.post("/payment/cancel")
 @needs_visit()
 def payment_cancel():
-    order = g.visit.order
-    if ActionForm().validate_on_submit() and order is not None:
-        order = checkout.close(order, OrderStatus.CANCELLED, provider(), "citizen")
-        if order.status == OrderStatus.PAID.value:
-            return go("kiosk.receipt")
-        if order.status == OrderStatus.REFUNDED.value:
-            return go("kiosk.payment")  # paid as it was cancelled, and given back: say so
-    return go("kiosk.dues")
+    order_id = g.visit.order_id
+    if order_id is None:
+        return go("kiosk.dues")
+    order = checkout.close(uow(), order_id, OrderStatus.CANCELLED, provider(), Source.CANCEL)
+    if order.status == OrderStatus.CANCELLED.value:
+        return go("kiosk.dues")
+    if order.status == OrderStatus.PAID.value:
+        return go("kiosk.receipt")  # paid a moment ago
+    # given back by the cancel (say so), or another closer at work: the QR screen shows which
+    return go("kiosk.payment")
 
 
 @bp.post("/payment/retry")
@@ -224,10 +225,10 @@ def payment_retry():
     """A new QR for the same bills after expiry, failure or a payment given back (amounts computed again)."""
     order = g.visit.order
     retryable = (OrderStatus.EXPIRED.value, OrderStatus.FAILED.value, OrderStatus.REFUNDED.value)
-    if not ActionForm().validate_on_submit() or order is None or order.status not in retryable:
+    if order is None or order.status not in retryable:
         return go("kiosk.payment")
     try:
-        checkout.create_order(g.visit, [item.bill_id for item in order.items], checkout.new_checkout_key(g.visit), provider(), _settings())
+        checkout.retry_order(uow(), g.visit.id, provider(), _settings())
     except checkout.CheckoutError:
         return go("kiosk.dues")
     return go("kiosk.payment")
@@ -240,48 +241,49 @@ def receipt():
     if order is None or order.status != OrderStatus.PAID.value:
         return redirect(url_for("kiosk.payment"), code=303)
     receipt = order.receipt
-    auto_print = receipt is not None and receipt.print_count == 0
-    if auto_print:
-        # printed once on arrival; a reload must not print it again
-        checkout.mark_printed(receipt)
-    return render("kiosk/receipt.html", order=order, receipt=receipt, auto_print=auto_print, form=ActionForm())
+    # printed once on arrival; a reload must not print it again
+    auto_print = receipt is not None and receipts.mark_printed(uow(), receipt.id, first_only=True)
+    return render("kiosk/receipt.html", **_receipt_context(auto_print))
+
+
+def _receipt_context(auto_print: bool) -> dict:
+    order = g.visit.order
+    return dict(order=order, receipt=order.receipt, auto_print=auto_print, form=ActionForm(),
+                kept_fen=order.total_fen - order.refund_due_fen)
 
 
 @bp.post("/receipt/print")
 @needs_visit()
 def receipt_print():
     order = g.visit.order
-    if not ActionForm().validate_on_submit() or order is None or order.receipt is None:
+    if order is None or order.receipt is None:
         return go("kiosk.receipt")
-    checkout.mark_printed(order.receipt)
-    return render("kiosk/receipt.html", order=order, receipt=order.receipt, auto_print=True, form=ActionForm())
+    receipts.mark_printed(uow(), order.receipt.id)
+    return render("kiosk/receipt.html", **_receipt_context(True))
 
 
 def _end_session():
     if session.get("visit"):
-        visits.end_visit(session["visit"])
+        visits.end_visit(uow(), session["visit"])
     session.clear()
 
 
 @bp.post("/done")
 def done():
-    if ActionForm().validate_on_submit():
-        _end_session()
+    _end_session()
     return go("kiosk.attract")
 
 
 @bp.post("/session/continue")
 def session_continue():
     """Continue on the idle warning: the visit was touched by ``load_visit``."""
-    ActionForm().validate_on_submit()
     return ("", 204) if g.visit is not None else go("kiosk.attract", ended=1)
 
 
 @bp.post("/session/end")
 def session_end():
     """The idle timer ran out: destroy the visit on the server, then show the attract screen."""
-    if ActionForm().validate_on_submit():
-        _end_session()
+    _end_session()
     return go("kiosk.attract")
 
 
@@ -294,10 +296,8 @@ def _safe_next(target: str | None) -> str:
 
 def _set_preference(name: str, value) -> object:
     """Both toggles: change one session preference, then show the same screen again."""
-    form = PreferenceForm()
-    if form.validate_on_submit():
-        session[name] = value
-    return redirect(_safe_next(form.next.data), code=303)
+    session[name] = value
+    return redirect(_safe_next(PreferenceForm().next.data), code=303)
 
 
 @bp.post("/preferences/language")

@@ -1,11 +1,12 @@
 """The sandbox wallet: what a phone shows after scanning the QR code."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app
+from flask import Blueprint, abort
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import PaymentOrder
+from ..payments import provider
 from . import render
 from .forms import ActionForm
 
@@ -19,7 +20,7 @@ def _payee(out_trade_no: str) -> str:
 
 @bp.get("/wallet/<token>")
 def wallet(token: str):
-    trade = current_app.extensions["kiosk_provider"].scan(token)
+    trade = provider().scan(token)
     if trade is None:
         abort(404)
     return render("sandbox/wallet.html", trade=trade, payee=_payee(trade.out_trade_no), form=ActionForm())
@@ -27,14 +28,11 @@ def wallet(token: str):
 
 @bp.post("/wallet/<token>/<choice>")
 def answer(token: str, choice: str):
+    """Pay or Decline (CSRFProtect has checked the form before this runs)."""
     if choice not in ("pay", "decline"):
         abort(404)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    provider = current_app.extensions["kiosk_provider"]
-    provider.settle(token, pay=choice == "pay")
-    trade = provider.scan(token)
+    provider().settle(token, pay=choice == "pay")
+    trade = provider().scan(token)
     if trade is None:
         abort(404)
-    return render("sandbox/wallet.html", trade=trade, payee=_payee(trade.out_trade_no), form=form)
+    return render("sandbox/wallet.html", trade=trade, payee=_payee(trade.out_trade_no), form=ActionForm())

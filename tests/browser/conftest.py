@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from kiosk import create_app
 from kiosk.demo import seed
 from kiosk.extensions import db
+from kiosk.services.uow import UnitOfWork
 from tests.conftest import make_config
 
 from .steps import KIOSK_PORTRAIT, PHONE, TIMEOUT_MS
@@ -92,7 +93,7 @@ def live_server(tmp_path):
         app = create_app(make_config(f"sqlite:///{database}", **{"SANDBOX_NOTIFY": "http", **overrides}))
         with app.app_context():
             db.create_all()
-            seed(app.config["ID_DIGEST_KEY"], app.config["TERMINAL_CODE"])
+            seed(UnitOfWork(db.session), app.config["ID_DIGEST_KEY"], app.config["TERMINAL_CODE"])
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, name=f"live-server-{server.port}", daemon=True)
         thread.start()

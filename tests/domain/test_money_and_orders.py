@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from kiosk.domain.money import apply_rate, yuan
-from kiosk.domain.orders import OrderStatus, receipt_number, sources_of
+from kiosk.domain.orders import TRANSITIONS, IllegalTransition, OrderStatus, Source, from_states, may, receipt_number
 
 
 @pytest.mark.parametrize("fen, text", [(0, "0.00"), (5, "0.05"), (40000, "400.00"), (136688, "1,366.88"), (-150, "-1.50")])
@@ -20,10 +20,60 @@ def test_rates_round_half_up_to_the_fen_or_the_yuan():
         apply_rate(1, 1, rounding="jiao")
 
 
-def test_paid_can_follow_every_unpaid_state_but_nothing_follows_paid():
-    assert sources_of(OrderStatus.PAID) == {OrderStatus.PENDING, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.FAILED}
-    assert sources_of(OrderStatus.CANCELLED) == {OrderStatus.PENDING}
-    assert not OrderStatus.PENDING.finished and OrderStatus.PAID.finished
+S = OrderStatus
+EVERY_PAIR = [(current, target) for current in S for target in S if current is not target]
+
+
+@pytest.mark.parametrize("source", list(Source))
+def test_a_trade_the_provider_refunded_never_settles_bills_whoever_asks(source):
+    assert not may(source, S.REFUNDED, S.PAID)
+    assert all(not may(source, S.REFUNDED, target) for target in S)  # REFUNDED is final
+
+
+@pytest.mark.parametrize("source", [Source.NOTIFY, Source.POLL, Source.STAFF, Source.CHECKOUT])
+def test_while_an_order_is_closing_only_its_closer_decides(source):
+    """The cancel may be about to give a payment back: no notification or poll records it meanwhile."""
+    assert [target for target in S if may(source, S.CLOSING, target)] == []
+
+
+@pytest.mark.parametrize("closer, ending", [(Source.CANCEL, S.CANCELLED), (Source.EXPIRY, S.EXPIRED)])
+def test_a_closer_claims_the_order_first_and_then_ends_it_paid_refunded_or_closed(closer, ending):
+    assert not may(closer, S.PENDING, ending)  # never straight from PENDING: claim first
+    assert may(closer, S.PENDING, S.CLOSING)
+    assert {target for target in S if may(closer, S.CLOSING, target)} == {S.PAID, S.REFUNDED, ending}
+
+
+def test_recorders_record_a_payment_of_a_pending_order_or_a_late_one_of_an_order_closed_unpaid():
+    for recorder in (Source.NOTIFY, Source.POLL, Source.RECONCILE):
+        assert from_states(recorder, S.PAID) >= {S.PENDING, S.CANCELLED, S.EXPIRED, S.FAILED}
+        assert S.REFUNDED not in from_states(recorder, S.PAID)
+    assert from_states(Source.NOTIFY, S.PAID) == {S.PENDING, S.CANCELLED, S.EXPIRED, S.FAILED}
+
+
+def test_only_the_sweep_takes_over_a_close_whose_closer_died_or_closes_a_trade_left_open_again():
+    for state in (S.CANCELLED, S.EXPIRED, S.FAILED):
+        assert {source for source in Source if may(source, state, S.CLOSING)} == {Source.RECONCILE}
+    assert {target for target in S if may(Source.RECONCILE, S.CLOSING, target)} == {S.PAID, S.REFUNDED, S.CANCELLED, S.EXPIRED, S.FAILED}
+
+
+@pytest.mark.parametrize("current, target", EVERY_PAIR)
+def test_every_move_in_the_table_is_between_two_states_and_has_a_reason(current, target):
+    sources = TRANSITIONS.get((current, target), frozenset())
+    for source in Source:
+        assert may(source, current, target) == (source in sources)
+        if source in sources:
+            assert current in from_states(source, target)
+
+
+def test_a_move_no_source_may_make_is_a_bug_not_a_race():
+    with pytest.raises(IllegalTransition):
+        from_states(Source.NOTIFY, S.CANCELLED)
+    with pytest.raises(IllegalTransition):
+        from_states(Source.POLL, S.REFUNDED)
+
+
+def test_only_pending_and_closing_orders_are_unfinished():
+    assert {state for state in S if not state.finished} == {S.PENDING, S.CLOSING}
 
 
 def test_receipt_numbers_are_unique_per_order_and_dated_locally():

@@ -15,10 +15,13 @@ from kiosk.domain.clock import local_today, utcnow
 from kiosk.domain.idnumber import parse_resident_id
 from kiosk.extensions import db
 from kiosk.models import CallbackRefusal, PaymentEvent, PaymentOrder, PaymentOrderItem, Receipt, SandboxTrade
+from kiosk.domain.orders import OrderStatus, Source
+from kiosk.payments import provider as provider_of
 from kiosk.payments.sandbox import TRADE_SUCCESS, sign
-from kiosk.services import checkout, visits
-from kiosk.services.dues import due_lines
+from kiosk.services import checkout, sweeps, visits
+from kiosk.services.dues import freeze_dues
 from kiosk.services.people import find_person
+from kiosk.services.uow import UnitOfWork
 
 NOTIFY_URL = "/payments/notify/sandbox"
 SETTINGS = checkout.CheckoutSettings(
@@ -99,38 +102,58 @@ class Terminal:
     def __init__(self, app, code: str = "DEMO-01"):
         self.app = app
         with app.app_context():
-            self.token = visits.start_visit(code)
+            self.token = visits.start_visit(uow(), code)
 
     def _visit(self):
-        return visits.load_visit(self.token, LONG_IDLE)
+        return visits.load_visit(uow(), self.token, LONG_IDLE)
 
     def identify(self, number: str) -> Terminal:
         with self.app.app_context():
             resident = parse_resident_id(number, local_today(utcnow()))
             person = find_person(resident.number, self.app.config["ID_DIGEST_KEY"])
-            visits.set_person(self._visit(), person.id)
+            visits.set_person(uow(), self._visit().id, person.id)
         return self
 
     def payable_bills(self) -> list[int]:
-        """Show the dues screen (this freezes the bills) and return what may be paid."""
+        """Look at the dues (this freezes the bills) without a new checkout key."""
         with self.app.app_context():
-            return [line.bill.id for line in due_lines(self._visit().person, local_today(utcnow())) if line.payable]
+            lines = freeze_dues(uow(), self._visit().person_id, local_today(utcnow()))
+            return [line.bill.id for line in lines if line.payable]
 
     def new_key(self) -> str:
+        """Show the dues screen: a fresh checkout key, as the kiosk hands out."""
         with self.app.app_context():
-            return checkout.new_checkout_key(self._visit())
+            return checkout.present_dues(uow(), self._visit().id, local_today(utcnow()))[1]
 
     def checkout(self, bill_ids: list[int] | None = None, key: str | None = None) -> int:
         """Tap Pay: returns the order id (raises ``CheckoutError`` as the service does)."""
         bill_ids = self.payable_bills() if bill_ids is None else bill_ids
         key = key or self.new_key()
         with self.app.app_context():
-            provider = self.app.extensions["kiosk_provider"]
-            return checkout.create_order(self._visit(), bill_ids, key, provider, SETTINGS).id
+            return checkout.create_order(uow(), self._visit().id, bill_ids, key, provider_of(self.app), SETTINGS).id
 
 
-def provider_of(app):
-    return app.extensions["kiosk_provider"]
+def uow() -> UnitOfWork:
+    """A unit of work on the app's session (call inside an app context)."""
+    return UnitOfWork(db.session)
+
+
+def poll(app, order_id: int, now=None) -> str:
+    """The QR screen's poll for ``order_id``; returns the order's status after it."""
+    with app.app_context():
+        return checkout.poll(uow(), order_id, provider_of(app), SETTINGS, now).status
+
+
+def close(app, order_id: int, target: OrderStatus = OrderStatus.CANCELLED, source: Source = Source.CANCEL, now=None) -> str:
+    """Cancel (or expire) ``order_id`` as the kiosk does; returns the order's status after it."""
+    with app.app_context():
+        return checkout.close(uow(), order_id, target, provider_of(app), source, now).status
+
+
+def sweep(app, now=None) -> int:
+    """``flask reconcile``: returns how many orders it looked at."""
+    with app.app_context():
+        return sweeps.reconcile(uow(), provider_of(app), now)
 
 
 def wallet_token(app, order_id: int) -> str:

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-import kiosk.services.settle as settle
+import kiosk.services.settlement as settlement
+from kiosk.domain.orders import Source
 from kiosk.domain.orders import OrderStatus
 from kiosk.extensions import db
 from kiosk.models import PaymentOrder, PaymentOrderItem, SandboxTrade
@@ -24,6 +25,10 @@ from kiosk.services import checkout
 from kiosk.services.checkout import CheckoutError
 from tests.helpers import ZHAO_MIN, Journey
 from tests.services.conftest import (
+    close,
+    poll,
+    sweep,
+    uow,
     refusal_rows,
     refusals,
     NOTIFY_URL, SETTINGS, Terminal, bills_of, buyer_pays, buyer_scans, provider_of, provider_says_paid, read_ledger, resign,
@@ -72,10 +77,8 @@ def test_a_retried_notification_is_acknowledged_every_time_and_recorded_once(dem
         assert (response.status_code, response.text) == (200, "success"), attempt
         assert_paid_once(demo, order_id)
     # the kiosk's poller and the operator's sweep look too: nothing more happens
-    with demo.app_context():
-        order = db.session.get(PaymentOrder, order_id)
-        checkout.refresh(order, provider_of(demo), SETTINGS)
-        checkout.reconcile(provider_of(demo))
+    poll(demo, order_id)
+    sweep(demo)
     # Alipay later sends TRADE_FINISHED for the same trade, with a notify_id of its own
     finished = resign(demo, note, trade_status="TRADE_FINISHED", notify_id="N-finished")
     assert post_notification(demo, finished, client).text == "success"
@@ -112,8 +115,7 @@ def test_a_badly_signed_notification_is_refused_and_changes_nothing(demo, termin
     assert read_ledger(demo).kinds(None) == []  # refusals are counted, not written one row each
     assert sum(refusals(demo).values()) == 1
     # the kiosk asks the provider, which knows nothing was paid
-    with demo.app_context():
-        checkout.refresh(db.session.get(PaymentOrder, order_id), provider_of(demo), SETTINGS)
+    poll(demo, order_id)
     assert_untouched(demo, order_id)
 
 
@@ -177,8 +179,8 @@ def test_eight_racing_recorders_record_one_payment(demo, terminal, via):
             response = post_notification(demo, note, clients[i])
             return response.status_code, response.text
         with demo.app_context():
-            order = settle.record_paid(order_id, trade_no=note["trade_no"], amount_fen=total, source=f"thread-{i}")
-            return order.status
+            settlement.record_payment(uow(), order_id, trade_no=note["trade_no"], amount_fen=total, source=Source.NOTIFY)
+            return read_ledger(demo).status(order_id)
 
     results, errors = run_together(8, work)
     assert errors == []
@@ -192,15 +194,15 @@ def test_two_orders_for_the_same_bills_settling_at_once_settle_each_bill_once(de
     kiosk = Terminal(demo).identify(ZHAO_MIN)
     old = kiosk.checkout()
     buyer_scans(demo, old)
-    with demo.app_context():
-        checkout.close(db.session.get(PaymentOrder, old), OrderStatus.CANCELLED, provider_of(demo), "citizen")
+    close(demo, old)
     new = kiosk.checkout(bills_of(demo, old))
     totals = read_ledger(demo).totals
 
     def work(i):
         order_id = (old, new)[i]
         with demo.app_context():
-            return settle.record_paid(order_id, trade_no=f"T{i}", amount_fen=totals[order_id], source="race").status
+            settlement.record_payment(uow(), order_id, trade_no=f"T{i}", amount_fen=totals[order_id], source=Source.NOTIFY)
+            return read_ledger(demo).status(order_id)
 
     results, errors = run_together(2, work)
     assert errors == [] and results == [PAID, PAID]
@@ -277,12 +279,12 @@ def test_two_terminals_racing_for_the_same_bills_make_one_live_order(demo):
 # -- 5. a payment confirmed after the order was closed --------------------------------------------
 
 def _close(app, order_id, how):
-    with app.app_context():
-        order = db.session.get(PaymentOrder, order_id)
-        if how == "cancelled":
-            checkout.close(order, OrderStatus.CANCELLED, provider_of(app), "citizen")
-        else:  # the poller finds the deadline passed
-            checkout.refresh(order, provider_of(app), SETTINGS, now=order.expires_at)
+    if how == "cancelled":
+        close(app, order_id)
+    else:  # the poller finds the deadline passed
+        with app.app_context():
+            deadline = db.session.get(PaymentOrder, order_id).expires_at
+        poll(app, order_id, now=deadline)
 
 
 @pytest.mark.parametrize("how", ["cancelled", "expired"])
@@ -340,11 +342,11 @@ def _raise(*args, **kwargs):
 
 CRASH_POINTS = {
     # before the receipt is written, after the order row was flipped to PAID in the transaction
-    "receipt number": lambda mp: mp.setattr(settle, "receipt_number", _raise),
+    "receipt number": lambda mp: mp.setattr(settlement, "receipt_number", _raise),
     # the receipt itself cannot be made
-    "receipt": lambda mp: mp.setattr(settle, "Receipt", _raise),
+    "receipt": lambda mp: mp.setattr(settlement, "Receipt", _raise),
     # the very last step before the commit: everything else is written
-    "paid event": lambda mp: mp.setattr(settle, "log_event", lambda order_id, kind, *a, **k: _raise() if kind == "paid" else None),
+    "paid event": lambda mp: mp.setattr(settlement, "log_event", lambda session, order_id, kind, *a, **k: _raise() if kind == "paid" else None),
 }
 
 
@@ -382,12 +384,16 @@ def test_a_failure_while_the_poller_records_leaves_nothing_half_written(demo, mo
 CRASH_SCRIPT = textwrap.dedent("""
     import json, os, sys
     from kiosk import create_app
-    import kiosk.services.settle as settle
+    import kiosk.services.settlement as settlement
+    from kiosk.extensions import db
+    from kiosk.payments import provider as payment_provider
+    from kiosk.services.notifications import handle_notification
+    from kiosk.services.uow import UnitOfWork
 
     app = create_app(json.loads(os.environ["KIOSK_TEST_APP_CONFIG"]))
     token, crash_at = sys.argv[1], sys.argv[2]
     with app.app_context():
-        provider = app.extensions["kiosk_provider"]
+        provider = payment_provider(app)
         provider.scan(token)
         trade = provider.settle(token, pay=True)  # the provider has the money now
         assert trade is not None, "the sandbox refused the payment"
@@ -396,8 +402,8 @@ CRASH_SCRIPT = textwrap.dedent("""
         # the callback is being recorded, the transaction is open, and the process dies
         def die(*args, **kwargs):
             os._exit(1)
-        settle.receipt_number = die
-        settle.handle_notification(provider, provider.notification_for(trade))
+        settlement.receipt_number = die
+        handle_notification(UnitOfWork(db.session), provider, provider.notification_for(trade))
     os._exit(0)  # never reached
 """)
 

@@ -1,0 +1,54 @@
+"""The operator's sweeps, run by ``flask`` commands on a timer: the safety net for a kiosk that
+went away, a closer that died and a notification that never came."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+
+from ..domain.clock import utcnow
+from ..domain.orders import OrderStatus, Source
+from ..models import PaymentOrder
+from ..payments.base import PaymentProvider
+from .checkout import CLOSE_LEASE, ask_provider, close, finish_close
+from .uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# how long after closing an order its trade is still asked about: Alipay notifies for 25 h
+LATE_PAYMENT_WINDOW = dt.timedelta(hours=25)
+
+
+def reconcile(uow: UnitOfWork, provider: PaymentProvider, now: dt.datetime | None = None) -> int:
+    """Follow every unfinished order to its end.
+
+    - PENDING: expired ones are closed, the others asked about.
+    - CLOSING for longer than a closer can take: its closer died; finish the close.
+    - Closed here while the provider's cancel failed (``trade_open``, up to 25 hours back):
+      their QR may still be paid, so close the trade again (finding a payment if there is one).
+      Only those: a trade the provider closed cannot be paid."""
+    now = now or utcnow()
+    session = uow.session
+    rows = session.execute(select(PaymentOrder.id, PaymentOrder.status, PaymentOrder.expires_at).where(
+        PaymentOrder.provider == provider.name,
+        (PaymentOrder.status == OrderStatus.PENDING.value)
+        | ((PaymentOrder.status == OrderStatus.CLOSING.value) & (PaymentOrder.closing_at <= now - CLOSE_LEASE))
+        | (PaymentOrder.trade_open.is_(True) & (PaymentOrder.finished_at >= now - LATE_PAYMENT_WINDOW)),
+    ).order_by(PaymentOrder.id)).all()
+    session.rollback()  # no transaction stays open while the provider is asked
+    for order_id, status, expires_at in rows:
+        try:
+            if status == OrderStatus.PENDING.value:
+                if now >= expires_at:
+                    close(uow, order_id, OrderStatus.EXPIRED, provider, Source.RECONCILE, now)
+                else:
+                    ask_provider(uow, order_id, provider, Source.RECONCILE, now)
+            elif status == OrderStatus.CLOSING.value:
+                finish_close(uow, order_id, provider, Source.RECONCILE, now, "the closer did not finish: closed by the sweep")
+            else:
+                close(uow, order_id, OrderStatus(status), provider, Source.RECONCILE, now)
+        except Exception:  # noqa: BLE001 - one troubled order must not hide the payments of the others
+            session.rollback()
+            log.exception("reconcile: order %s left for the next sweep", order_id)
+    return len(rows)

@@ -1,0 +1,119 @@
+"""Every pair of sources that may change an order, racing, with the buyer paying at the worst moment.
+
+The probe behind issue 5 found orders left PAID, bills settled and a receipt printed, while
+the provider had refunded the whole amount: the notification (or the poll) read the order as
+pending, the kiosk's cancel refunded the payment and closed the order, then the recorder's
+compare-and-set accepted cancelled -> paid. These tests put the steps in that order on
+purpose (a gate stops one thread just before its write) and check the outcome an operator
+would: the provider's money and our records always agree.
+"""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import event, select
+
+from kiosk.domain.orders import OrderStatus
+from kiosk.extensions import db
+from kiosk.models import PaymentOrder, SandboxTrade
+from tests.helpers import ZHAO_MIN
+from tests.services.conftest import NOTIFY_URL, buyer_pays, close, poll, buyer_scans, provider_of, read_ledger
+
+PAID, REFUNDED = OrderStatus.PAID.value, OrderStatus.REFUNDED.value
+
+
+class WriteGate:
+    """Stops a chosen thread just before it starts writing the order, until released.
+
+    "Before writing" is the ``UPDATE`` of the order's status, or, on SQLite, the ``BEGIN
+    IMMEDIATE`` of a writing transaction: a thread stopped while holding SQLite's write lock
+    would stop everyone."""
+
+    def __init__(self, app, thread_name: str):
+        self.app, self.thread_name = app, thread_name
+        self.reached, self.release = threading.Event(), threading.Event()
+        with app.app_context():
+            self.engine = db.engine
+        event.listen(self.engine, "before_cursor_execute", self._before)
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany):
+        if threading.current_thread().name != self.thread_name:
+            return
+        words = statement.upper().split()
+        writes_status = words[:3] == ["UPDATE", "PAYMENT_ORDER", "SET"] and "STATUS" in statement.upper().split("WHERE")[0]
+        if writes_status or words[:2] == ["BEGIN", "IMMEDIATE"]:
+            self.reached.set()
+            self.release.wait(30)
+
+    def open(self):
+        self.release.set()
+
+    def remove(self):
+        event.remove(self.engine, "before_cursor_execute", self._before)
+
+
+def trade_of(app, order_id) -> SandboxTrade:
+    with app.app_context():
+        out_trade_no = db.session.get(PaymentOrder, order_id).out_trade_no
+        return db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no))
+
+
+def assert_records_match_the_provider(app, order_id) -> None:
+    """Money refunded by the provider settles nothing; money it kept is recorded once."""
+    trade, ledger = trade_of(app, order_id), read_ledger(app)
+    if trade.refunded_fen:
+        assert ledger.status(order_id) == REFUNDED, "the provider gave the money back, the order must say so"
+        assert not ledger.settled, "a refunded trade settled bills"
+        assert not ledger.receipts, "a receipt is in force for money that was given back"
+        assert ledger.kinds(order_id, "paid") == []
+    elif trade.status == "TRADE_SUCCESS":
+        assert ledger.status(order_id) == PAID
+        assert ledger.receipts == {order_id: 1}
+        assert all(count == 1 for count in ledger.settled.values()) and ledger.settled
+    else:
+        assert ledger.status(order_id) != PAID and not ledger.settled and not ledger.receipts
+
+
+@pytest.mark.parametrize("recorder", ["notify", "poll"])
+def test_a_payment_the_cancel_refunds_is_never_left_paid_by_a_recorder_that_saw_the_order_pending(demo, terminal, monkeypatch, recorder):
+    """Issue 5 §1, step by step: the closer asks the provider (nothing paid yet); the buyer pays; the
+    recorder sees the order pending and is about to record the payment; the closer's cancel
+    refunds it and closes the order; then the recorder writes."""
+    demo.config["PROVIDER_QUERY_INTERVAL_SECONDS"] = 0
+    order_id = terminal.identify(ZHAO_MIN).checkout()
+    buyer_scans(demo, order_id)
+    provider = provider_of(demo)
+    gate = WriteGate(demo, "recorder")
+    real_query, recorder_thread = provider.query, []
+
+    def record():
+        if recorder == "notify":
+            demo.test_client().post(NOTIFY_URL, data=note[0])
+        else:
+            poll(demo, order_id)
+
+    def the_buyer_pays_just_after_the_closer_asks(out_trade_no):
+        status = real_query(out_trade_no)
+        if threading.current_thread().name != "recorder" and not recorder_thread:
+            note.append(buyer_pays(demo, order_id))
+            thread = threading.Thread(target=record, name="recorder")
+            recorder_thread.append(thread)
+            thread.start()
+            gate.reached.wait(5)  # the recorder is at its write (or decided not to write)
+        return status
+
+    note: list[dict[str, str]] = []
+    monkeypatch.setattr(provider, "query", the_buyer_pays_just_after_the_closer_asks)
+    try:
+        close(demo, order_id)
+    finally:
+        gate.open()
+        recorder_thread[0].join(30)
+        gate.remove()
+        monkeypatch.undo()
+    assert trade_of(demo, order_id).refunded_fen  # the cancel gave the money back
+    assert_records_match_the_provider(demo, order_id)
+    # the notification is retried later: acknowledged, nothing settles
+    assert demo.test_client().post(NOTIFY_URL, data=note[0]).text == "success"
+    assert_records_match_the_provider(demo, order_id)
