@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
 export FLASK_APP := kiosk
+# The address phones and the sandbox's notifications use (QR codes, notify URL); set it to this
+# computer's network address to pay from a real phone. 0.0.0.0 is where to listen, not an address.
+KIOSK_PUBLIC_BASE_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 
 .PHONY: run test install install-test translations chromium db bench clean
 
@@ -25,6 +28,10 @@ install-test: $(VENV)/.installed-test translations
 # catalogs are compiled here, never committed as binaries
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d kiosk/translations -D messages >/dev/null
+
+# without KIOSK_ENV the app is production and refuses the development keys: these targets are development
+db run: export KIOSK_ENV := development
+run: export KIOSK_PUBLIC_BASE_URL := $(KIOSK_PUBLIC_BASE_URL)
 
 db: install
 	mkdir -p instance

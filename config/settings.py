@@ -1,65 +1,224 @@
-"""Settings per environment. Secrets and the database URL come from the environment
-(``KIOSK_*`` variables), never from code; the development defaults are for one machine."""
+"""Settings per environment, read from the ``KIOSK_*`` environment variables when the app is
+built (``load_settings``, called by ``create_app``), never at import time.
+
+- ``production`` (the default: ``wsgi.py``, cron, a bare ``flask``) has no defaults for secrets
+  or addresses and refuses to start on anything a developer would use; see ``check_production``.
+- ``development`` (``KIOSK_ENV=development``, which ``make run`` sets) fills in public
+  ``dev-only-*`` keys and http://127.0.0.1:5000 so one machine works with no set-up.
+- ``testing`` is development with the sandbox's own notifications off.
+"""
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
+ENVIRONMENTS = ("production", "development", "testing")
+PROVIDERS = ("sandbox",)  # Alipay and WeChat Pay come with the next issue
 
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+# the public keys development runs on: production refuses every one of them
+DEV_DEFAULTS = {
+    "SECRET_KEY": "dev-only-secret-key",
+    "ID_DIGEST_KEY": "dev-only-id-digest-key",
+    "SANDBOX_SIGNING_KEY": "dev-only-sandbox-key",
+}
+DEV_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+TESTING_PUBLIC_BASE_URL = "http://localhost"  # the Flask test client's host
 
+# the environment variable behind each setting that production checks, for its messages
+VARIABLES = {
+    "SECRET_KEY": "KIOSK_SECRET_KEY",
+    "ID_DIGEST_KEY": "KIOSK_ID_DIGEST_KEY",
+    "SANDBOX_SIGNING_KEY": "KIOSK_SANDBOX_SIGNING_KEY",
+    "SQLALCHEMY_DATABASE_URI": "KIOSK_DATABASE_URL",
+    "PUBLIC_BASE_URL": "KIOSK_PUBLIC_BASE_URL",
+    "PAYMENT_PROVIDER": "KIOSK_PAYMENT_PROVIDER",
+    "TRAINING_MODE": "KIOSK_TRAINING_MODE",
+    "SANDBOX_NOTIFY": "KIOSK_SANDBOX_NOTIFY",
+    "TRUSTED_HOSTS": "KIOSK_TRUSTED_HOSTS",
+}
 
-class Config:
-    SECRET_KEY = os.environ.get("KIOSK_SECRET_KEY")
-    # keyed digest of ID numbers: the database never holds them in clear
-    ID_DIGEST_KEY = os.environ.get("KIOSK_ID_DIGEST_KEY")
-    SQLALCHEMY_DATABASE_URI = os.environ.get("KIOSK_DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'kiosk.sqlite'}")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    WTF_CSRF_TIME_LIMIT = None  # a kiosk page may stay open all day; the session bounds it
-    SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_HTTPONLY = True
-    BABEL_DEFAULT_LOCALE = "zh"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
-    LANGUAGES = ("zh", "en")
-    # the terminal this app instance serves until the terminal registry issue lands
-    TERMINAL_CODE = os.environ.get("KIOSK_TERMINAL_CODE", "DEMO-01")
-    # base of the absolute URLs the provider sees (QR codes, notify URL); blank = this request's host
-    PUBLIC_BASE_URL = os.environ.get("KIOSK_PUBLIC_BASE_URL", "")
-    PAYMENT_PROVIDER = os.environ.get("KIOSK_PAYMENT_PROVIDER", "sandbox")
-    SANDBOX_SIGNING_KEY = os.environ.get("KIOSK_SANDBOX_SIGNING_KEY")
-    SANDBOX_NOTIFY = os.environ.get("KIOSK_SANDBOX_NOTIFY", "http")  # "http" or "off"
-    ORDER_TTL_SECONDS = _env_int("KIOSK_ORDER_TTL_SECONDS", 180)
-    PROVIDER_QUERY_INTERVAL_SECONDS = _env_int("KIOSK_PROVIDER_QUERY_INTERVAL_SECONDS", 3)
-    POLL_INTERVAL_SECONDS = 1
-    IDLE_SECONDS = _env_int("KIOSK_IDLE_SECONDS", 60)
-    IDLE_WARNING_SECONDS = _env_int("KIOSK_IDLE_WARNING_SECONDS", 15)
-    # the server forgets a visit this long after the browser should have ended it
-    IDLE_GRACE_SECONDS = _env_int("KIOSK_IDLE_GRACE_SECONDS", 10)
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT_CHARACTERS = 10
+MAKE_A_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
-
-class DevelopmentConfig(Config):
-    SECRET_KEY = Config.SECRET_KEY or "dev-only-secret-key"
-    ID_DIGEST_KEY = Config.ID_DIGEST_KEY or "dev-only-id-digest-key"
-    SANDBOX_SIGNING_KEY = Config.SANDBOX_SIGNING_KEY or "dev-only-sandbox-key"
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
 
 
-class TestingConfig(DevelopmentConfig):
-    TESTING = True
-    SANDBOX_NOTIFY = "off"  # tests deliver notifications themselves, retries and forgeries included
+class SettingsError(RuntimeError):
+    """The app refuses to start: the message names each ``KIOSK_*`` variable to fix."""
 
 
-class ProductionConfig(Config):
-    SESSION_COOKIE_SECURE = True
+def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[str, str] | None = None) -> dict:
+    """The settings of ``env`` from ``environ`` (default ``os.environ``), then ``overrides``
+    (tests, a second process) on top; production's checks run on the result."""
+    environ = os.environ if environ is None else environ
+    if env not in ENVIRONMENTS:
+        raise SettingsError(f"KIOSK_ENV={env!r} is unknown: use production (the default), development or testing")
+    developing = env != "production"
+    get = environ.get
 
-    @classmethod
-    def check(cls) -> None:
-        needed = ["SECRET_KEY", "ID_DIGEST_KEY"] + (["SANDBOX_SIGNING_KEY"] if cls.PAYMENT_PROVIDER == "sandbox" else [])
-        missing = [name for name in needed if not getattr(cls, name)]
-        if missing:
-            raise RuntimeError("set KIOSK_" + ", KIOSK_".join(missing) + " for production")
+    settings = {
+        "ENV_NAME": env,
+        "SECRET_KEY": get("KIOSK_SECRET_KEY") or (DEV_DEFAULTS["SECRET_KEY"] if developing else None),
+        # keyed digest of ID numbers: the database never holds them in clear
+        "ID_DIGEST_KEY": get("KIOSK_ID_DIGEST_KEY") or (DEV_DEFAULTS["ID_DIGEST_KEY"] if developing else None),
+        "SQLALCHEMY_DATABASE_URI": get("KIOSK_DATABASE_URL")
+        or (f"sqlite:///{ROOT / 'instance' / 'kiosk.sqlite'}" if developing else None),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "WTF_CSRF_TIME_LIMIT": None,  # a kiosk page may stay open all day; the session bounds it
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SECURE": not developing,
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": ("zh", "en"),
+        # the terminal this app instance serves until the terminal registry issue lands
+        "TERMINAL_CODE": get("KIOSK_TERMINAL_CODE", "DEMO-01"),
+        # base of every absolute URL the provider and phones see (QR codes, notify URL): always set,
+        # never taken from a request's Host header
+        "PUBLIC_BASE_URL": (get("KIOSK_PUBLIC_BASE_URL") or "").rstrip("/")
+        or (TESTING_PUBLIC_BASE_URL if env == "testing" else DEV_PUBLIC_BASE_URL if developing else None),
+        "PAYMENT_PROVIDER": get("KIOSK_PAYMENT_PROVIDER") or "sandbox",
+        # the sandbox in front of citizens: every screen and receipt says no real payment happens
+        "TRAINING_MODE": _env_bool(environ, "KIOSK_TRAINING_MODE"),
+        "SANDBOX_SIGNING_KEY": get("KIOSK_SANDBOX_SIGNING_KEY") or (DEV_DEFAULTS["SANDBOX_SIGNING_KEY"] if developing else None),
+        "SANDBOX_NOTIFY": get("KIOSK_SANDBOX_NOTIFY", "http"),  # "http" or "off"
+        "ORDER_TTL_SECONDS": _env_int(environ, "KIOSK_ORDER_TTL_SECONDS", 180),
+        "PROVIDER_QUERY_INTERVAL_SECONDS": _env_int(environ, "KIOSK_PROVIDER_QUERY_INTERVAL_SECONDS", 3),
+        "POLL_INTERVAL_SECONDS": 1,
+        "IDLE_SECONDS": _env_int(environ, "KIOSK_IDLE_SECONDS", 60),
+        "IDLE_WARNING_SECONDS": _env_int(environ, "KIOSK_IDLE_WARNING_SECONDS", 15),
+        # the server forgets a visit this long after the browser should have ended it
+        "IDLE_GRACE_SECONDS": _env_int(environ, "KIOSK_IDLE_GRACE_SECONDS", 10),
+        "EXTRA_TRUSTED_HOSTS": _host_list(get("KIOSK_TRUSTED_HOSTS", "")),
+    }
+    if env == "testing":
+        settings["TESTING"] = True
+        settings["SANDBOX_NOTIFY"] = "off"  # tests deliver notifications themselves, retries and forgeries included
+    settings.update(overrides or {})
+    settings["ENV_NAME"] = env
+
+    if env == "production":
+        check_production(settings)
+        if "TRUSTED_HOSTS" not in (overrides or {}):
+            # Flask answers 400 to any other Host header
+            settings["TRUSTED_HOSTS"] = [urlsplit(settings["PUBLIC_BASE_URL"]).hostname, *settings["EXTRA_TRUSTED_HOSTS"]]
+    return settings
 
 
-CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}
+def check_production(settings: Mapping) -> None:
+    """Refuse to start production on a development default, a guessable key, the sandbox
+    outside training, or an address taken from requests. One message lists every problem."""
+    problems: list[str] = []
+    training = settings.get("TRAINING_MODE") is True
+    provider = settings.get("PAYMENT_PROVIDER") or "sandbox"
+
+    if not settings.get("SQLALCHEMY_DATABASE_URI"):
+        problems.append("KIOSK_DATABASE_URL is not set: give the database every instance and cron job share, "
+                        "e.g. postgresql+psycopg://kiosk@db/kiosk")
+
+    keys = ["SECRET_KEY", "ID_DIGEST_KEY"] + (["SANDBOX_SIGNING_KEY"] if provider == "sandbox" else [])
+    for key in keys:
+        problem = secret_problem(settings.get(key))
+        if problem:
+            problems.append(f"{VARIABLES[key]} {problem}. Make one with: {MAKE_A_SECRET}")
+    seen: dict[str, str] = {}
+    for key in keys:
+        value = settings.get(key)
+        if value and value in seen:
+            problems.append(f"{VARIABLES[key]} is the same as {VARIABLES[seen[value]]}: each key must be its own secret")
+        elif value:
+            seen[value] = key
+
+    problem = public_base_url_problem(settings.get("PUBLIC_BASE_URL"))
+    if problem:
+        problems.append(f"KIOSK_PUBLIC_BASE_URL {problem}")
+    for host in settings.get("EXTRA_TRUSTED_HOSTS") or ():
+        if not re.fullmatch(r"\.?[a-z0-9.-]+|\[[0-9a-f:.]+\]", host):
+            problems.append(f"KIOSK_TRUSTED_HOSTS has {host!r}: list host names only, separated by commas "
+                            "(no scheme, port or path), e.g. kiosk.example.org,10.0.0.5")
+
+    if training and provider != "sandbox":
+        problems.append(f"KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDER is {provider!r}: "
+                        "training uses the sandbox only, so no real money can move")
+    elif not training and provider == "sandbox":
+        problems.append("KIOSK_PAYMENT_PROVIDER is sandbox (the default when it is unset), whose wallet marks orders "
+                        "paid without any money. Production takes it only in training mode: set KIOSK_TRAINING_MODE=on, "
+                        "and every screen and receipt says 'TRAINING: no real payment'. There is no real provider yet "
+                        "(Alipay and WeChat Pay come later), so today production starts only in training mode")
+    elif provider not in PROVIDERS:
+        problems.append(f"KIOSK_PAYMENT_PROVIDER is {provider!r}, which this version does not know "
+                        f"(known: {', '.join(PROVIDERS)}; real providers come later)")
+    if settings.get("SANDBOX_NOTIFY") not in ("http", "off"):
+        problems.append(f"KIOSK_SANDBOX_NOTIFY is {settings.get('SANDBOX_NOTIFY')!r}: use http or off")
+
+    if problems:
+        raise SettingsError("production refuses to start:\n- " + "\n- ".join(problems))
+
+
+def secret_problem(value) -> str | None:
+    """Why ``value`` is no secret for production, or None. Keys are generated, never typed:
+    a long random string has many distinct characters and no repeating pattern."""
+    if not value:
+        return "is not set"
+    if not isinstance(value, str):
+        return "must be a string"
+    if value in DEV_DEFAULTS.values() or "dev-only" in value.lower():
+        return "is a development key, published in this repository"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"is {len(value)} characters long: use at least {MIN_SECRET_LENGTH} random characters"
+    if len(set(value)) < MIN_SECRET_DISTINCT_CHARACTERS or _repeats(value):
+        return "is too easy to guess (few distinct characters or a repeating pattern): use a random one"
+    return None
+
+
+def _repeats(value: str) -> bool:
+    """``value`` is a shorter string over and over ("abcabcabc...")."""
+    return any(value == (value[:period] * (len(value) // period + 1))[: len(value)] for period in range(1, len(value) // 2 + 1))
+
+
+def public_base_url_problem(value) -> str | None:
+    """Why ``value`` cannot be production's public address, or None.
+
+    https only, with no exception for localhost: phones scan this URL from the QR code and the
+    provider posts its notifications to it, and neither reaches this machine's localhost; the
+    session cookie is Secure in production, so plain http would not even keep a session."""
+    example = "give this server's public https address, e.g. https://kiosk.example.org"
+    if not value:
+        return f"is not set: {example}. Production never builds QR codes or the notify URL from a request's Host header"
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        return f"is {value!r}: {example}"
+    if parts.username or parts.password or parts.path not in ("", "/") or parts.query or parts.fragment:
+        return f"is {value!r}: give the origin only (scheme, host and port, no path), e.g. https://kiosk.example.org"
+    return None
+
+
+def _env_bool(environ: Mapping[str, str], name: str) -> bool:
+    """on or off; anything else stops start-up rather than being guessed at."""
+    value = environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name} is {environ[name]!r}: say on or off")
+
+
+def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SettingsError(f"{name} is {value!r}: give a whole number of seconds") from None
+
+
+def _host_list(value: str) -> list[str]:
+    return [host.strip().lower() for host in value.split(",") if host.strip()]

@@ -21,8 +21,10 @@ def select_locale() -> str:
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app. ``config`` overrides the settings picked by ``KIOSK_ENV``."""
-    from config.settings import CONFIGS
+    """Build the app. ``KIOSK_ENV`` picks the settings: production unless it says development or
+    testing; ``config`` overrides them (its ``ENV_NAME`` wins over ``KIOSK_ENV``). Production
+    raises ``SettingsError`` naming each variable it refuses to start without."""
+    from config.settings import SettingsError, load_settings
 
     app = Flask(
         __name__,
@@ -30,12 +32,12 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
-    env = (config or {}).get("ENV_NAME") or os.environ.get("KIOSK_ENV", "development")
-    settings = CONFIGS[env]
-    if hasattr(settings, "check"):
-        settings.check()
-    app.config.from_object(settings)
-    app.config.update(config or {})
+    env = (config or {}).get("ENV_NAME") or os.environ.get("KIOSK_ENV") or "production"
+    app.config.update(load_settings(env, config))
+    if env == "production" and app.debug:
+        # the debugger runs any code a visitor types
+        raise SettingsError("production refuses to start:\n- FLASK_DEBUG is on: the debugger runs any code a visitor "
+                            "types. Unset it (or use KIOSK_ENV=development on your own machine)")
 
     db.init_app(app)
     with app.app_context():

@@ -94,6 +94,7 @@ def register(app: Flask) -> None:
             "large_text": bool(session.get("large_text")),
             "idle_seconds": current_app.config["IDLE_SECONDS"],
             "idle_warning_seconds": current_app.config["IDLE_WARNING_SECONDS"],
+            "training_mode": current_app.config.get("TRAINING_MODE", False),
         }
 
     @app.after_request

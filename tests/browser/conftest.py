@@ -95,9 +95,11 @@ def live_server(tmp_path):
             db.create_all()
             seed(UnitOfWork(db.session), app.config["ID_DIGEST_KEY"], app.config["TERMINAL_CODE"])
         server = make_server("127.0.0.1", 0, app, threaded=True)
+        # QR codes and the notify URL come from PUBLIC_BASE_URL, and the port is known only now
+        app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.port}"
         thread = threading.Thread(target=server.serve_forever, name=f"live-server-{server.port}", daemon=True)
         thread.start()
-        live = LiveServer(app, f"http://127.0.0.1:{server.port}")
+        live = LiveServer(app, app.config["PUBLIC_BASE_URL"])
         started.append((live, server, thread))
         return live
 
