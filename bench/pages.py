@@ -18,7 +18,6 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from flask import Flask  # noqa: E402
 
 from kiosk import create_app  # noqa: E402
-from kiosk.extensions import db  # noqa: E402
 
 
 def rate(call, seconds: float) -> float:
@@ -42,10 +41,13 @@ def main() -> None:
     folder = tempfile.mkdtemp()
     app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite", "WTF_CSRF_ENABLED": False})
     with app.app_context():
-        from kiosk.demo import seed
+        from flask_migrate import upgrade
 
-        db.create_all()
-        seed(app.config["ID_DIGEST_KEY"], app.config["TERMINAL_CODE"])
+        from kiosk.demo import seed
+        from kiosk.services.uow import UnitOfWork
+
+        upgrade()
+        seed(UnitOfWork(db.session), app.config["ID_DIGEST_KEY"], app.config["TERMINAL_CODE"])
     client = app.test_client()
     client.post("/start")
     client.post("/identify", data={"id_number": "110105197602030552"})

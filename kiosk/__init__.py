@@ -8,7 +8,7 @@ from flask import Flask, session
 
 from . import payments
 from .database import configure_engine
-from .extensions import babel, csrf, db, htmx
+from .extensions import babel, csrf, db, htmx, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +42,9 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+    # batch mode: SQLite cannot ALTER most things, so a revision rebuilds the table there;
+    # on PostgreSQL the same batch operations are plain ALTERs, so one revision serves both
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     htmx.init_app(app)

@@ -6,16 +6,59 @@ import datetime as dt
 import click
 from flask import Flask, current_app
 
-from .extensions import db
+from .extensions import db, migrate
 from .services.uow import UnitOfWork
+
+PRE_MIGRATION_DATABASE = """\
+{url} has the kiosk's tables but no alembic_version table: it was made by `init-db` before the
+schema came from migrations, and nothing tells which revision it matches (create_all never
+changed a table that existed, so it may be older than any revision). Nothing was changed.
+- A development database holds only demo data: delete it (`rm -r instance`) and run `make run`.
+- Data to keep: make its schema match revision {base} by hand (constraint names included, see
+  migrations/versions), then `flask --app kiosk db stamp {base}` and `flask --app kiosk init-db`."""
+
+
+def current_revision() -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade_to_head() -> tuple[str | None, str | None]:
+    """Run every migration the database lacks; return its revision before and after. A database
+    made before migrations (tables, no ``alembic_version``) is refused rather than guessed at."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+    from sqlalchemy import inspect
+
+    from . import models  # noqa: F401  (the tables a pre-migration database would have)
+
+    config = migrate.get_config()
+    # this command reports for itself; Alembic's logging set-up would replace the caller's
+    config.attributes["configure_logger"] = False
+    tables = set(inspect(db.engine).get_table_names())
+    if "alembic_version" not in tables and tables & set(db.metadata.tables):
+        base = ScriptDirectory.from_config(config).get_base()
+        raise click.ClickException(PRE_MIGRATION_DATABASE.format(url=db.engine.url.render_as_string(), base=base))
+    before = current_revision()
+    try:
+        command.upgrade(config, "head")
+    except CommandError as exc:  # e.g. the database is at a revision this code does not know
+        raise click.ClickException(str(exc)) from exc
+    return before, current_revision()
 
 
 def register_commands(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db():
-        """Create the tables that do not exist yet (safe to run again)."""
-        db.create_all()
-        click.echo("database ready")
+        """Bring the database to the newest migration (safe to run again)."""
+        before, after = upgrade_to_head()
+        if before == after:
+            click.echo(f"database ready (revision {after}, already the newest)")
+        else:
+            click.echo(f"database ready (migrated from {before or 'an empty database'} to revision {after})")
 
     @app.cli.command("seed-demo")
     def seed_demo():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import threading
 from dataclasses import dataclass
 
@@ -76,7 +77,7 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(tmp_path):
+def live_server(tmp_path, sqlite_template):
     """A factory: ``live_server(**config_overrides)`` serves a fresh demo database over HTTP.
 
     The sandbox wallet's Pay posts its signed notification to the app's callback URL over real
@@ -90,9 +91,9 @@ def live_server(tmp_path):
 
     def start(**overrides) -> LiveServer:
         database = tmp_path / f"kiosk{len(started)}.sqlite"
+        shutil.copyfile(sqlite_template, database)  # the migrated schema, no rows
         app = create_app(make_config(f"sqlite:///{database}", **{"SANDBOX_NOTIFY": "http", **overrides}))
         with app.app_context():
-            db.create_all()
             seed(UnitOfWork(db.session), app.config["ID_DIGEST_KEY"], app.config["TERMINAL_CODE"])
         server = make_server("127.0.0.1", 0, app, threaded=True)
         # QR codes and the notify URL come from PUBLIC_BASE_URL, and the port is known only now
