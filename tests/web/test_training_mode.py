@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 
 import pytest
 
@@ -21,9 +22,11 @@ TRAINING_ZH = "培训模式：不是真实付款"
 
 
 @pytest.fixture
-def database_url(tmp_path):
-    """Settings do not depend on the database: SQLite only."""
-    return {"url": f"sqlite:///{tmp_path / 'kiosk.sqlite'}"}
+def database_url(tmp_path, sqlite_template):
+    """Settings do not depend on the database: SQLite only (at head, no rows)."""
+    path = tmp_path / "kiosk.sqlite"
+    shutil.copyfile(sqlite_template, path)
+    return {"url": f"sqlite:///{path}"}
 
 
 @pytest.fixture
