@@ -14,6 +14,7 @@ import threading
 import pytest
 from sqlalchemy import event, select
 
+from kiosk.database import writing
 from kiosk.domain.orders import OrderStatus
 from kiosk.extensions import db
 from kiosk.models import PaymentOrder, SandboxTrade
@@ -117,3 +118,106 @@ def test_a_payment_the_cancel_refunds_is_never_left_paid_by_a_recorder_that_saw_
     # the notification is retried later: acknowledged, nothing settles
     assert demo.test_client().post(NOTIFY_URL, data=note[0]).text == "success"
     assert_records_match_the_provider(demo, order_id)
+
+
+# -- every pair of sources, racing ------------------------------------------------------------------
+
+SOURCES = ["notify", "poll", "reconcile", "cancel", "expiry"]
+CLOSING_SOURCES = {"cancel", "expiry"}
+PAIRS = [(a, b) for i, a in enumerate(SOURCES) for b in SOURCES[i:]]
+
+
+class RowLock:
+    """Holds the order's row (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the write lock) while the
+    racers start, so that their writes pile up behind it and then race for it at once."""
+
+    def __init__(self, app, order_id: int):
+        with app.app_context():
+            self.engine = db.engine
+        self.order_id = order_id
+        self.connection = self.engine.connect()
+        with writing():  # SQLite begins with BEGIN IMMEDIATE: the database's write lock
+            self.connection.execute(select(PaymentOrder.id).where(PaymentOrder.id == order_id).with_for_update())
+
+    def release(self):
+        self.connection.commit()
+        self.connection.close()
+
+
+@pytest.mark.parametrize("first, second", PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])
+def test_any_two_sources_racing_with_the_buyer_paying_at_the_worst_moment_agree_with_the_provider(demo, terminal, monkeypatch, first, second):
+    """Two workers of each source (four threads) released at once behind a held row lock. When a
+    closer (cancel, expiry) is racing, the buyer pays just after the first closer has asked the
+    provider, so its cancel refunds the payment; otherwise the buyer has paid before they start.
+    Whatever the order of events, our records end as the provider's: refunded money settles
+    nothing, kept money is recorded once."""
+    import datetime as dt
+
+    from tests.services.conftest import poll as poll_once
+    from tests.services.conftest import run_together, sweep
+
+    order_id = terminal.identify(ZHAO_MIN).checkout()
+    buyer_scans(demo, order_id)
+    provider = provider_of(demo)
+    with demo.app_context():
+        expires_at = db.session.get(PaymentOrder, order_id).expires_at
+    paid, pay_lock, notes = threading.Event(), threading.Lock(), []
+
+    def buyer_pays_once():
+        with pay_lock:
+            if not notes:
+                notes.append(buyer_pays(demo, order_id))
+                paid.set()
+
+    closers = CLOSING_SOURCES & {first, second}
+    if closers:
+        real_query = provider.query
+
+        def query(out_trade_no):
+            status = real_query(out_trade_no)
+            if threading.current_thread().name.startswith("closer"):
+                buyer_pays_once()  # just after the first closer asked: its cancel will refund it
+            return status
+
+        monkeypatch.setattr(provider, "query", query)
+    else:
+        buyer_pays_once()
+
+    def act(source: str):
+        if source == "notify":
+            paid.wait(10)
+            return demo.test_client().post(NOTIFY_URL, data=notes[0]).status_code
+        if source == "poll":
+            return poll_once(demo, order_id)
+        if source == "reconcile":
+            return sweep(demo)
+        if source == "cancel":
+            return close(demo, order_id)
+        return poll_once(demo, order_id, now=expires_at + dt.timedelta(seconds=1))  # expiry
+
+    racers = [first, first, second, second]
+
+    def work(i):
+        source = racers[i]
+        threading.current_thread().name = ("closer-" if source in CLOSING_SOURCES else "recorder-") + str(i)
+        return act(source)
+
+    lock = RowLock(demo, order_id)
+    releaser = threading.Timer(0.3, lock.release)
+    releaser.start()
+    try:
+        _results, errors = run_together(len(racers), work)
+    finally:
+        releaser.join()
+        monkeypatch.undo()
+    assert errors == []
+    paid.wait(10)
+    # afterwards: the provider retries its notification and the sweep runs, as in production
+    demo.test_client().post(NOTIFY_URL, data=notes[0])
+    sweep(demo)
+    assert_records_match_the_provider(demo, order_id)
+    ledger = read_ledger(demo)
+    assert ledger.kinds(order_id, "paid") in ([], ["paid"])
+    assert ledger.status(order_id) not in ("pending", "closing")
+    if closers and trade_of(demo, order_id).refunded_fen:
+        assert ledger.kinds(order_id, "refunded_at_provider") == ["refunded_at_provider"]
