@@ -44,6 +44,7 @@ def main() -> None:
         from flask_migrate import upgrade
 
         from kiosk.demo import seed
+        from kiosk.extensions import db
         from kiosk.services.uow import UnitOfWork
 
         upgrade()

@@ -98,7 +98,7 @@ class SandboxProvider:
         try:
             state = {TRADE_SUCCESS: TradeState.PAID, "TRADE_FINISHED": TradeState.PAID, TRADE_CLOSED: TradeState.CLOSED}[form["trade_status"]]
             return Notification(form["out_trade_no"], state, form["trade_no"], _fen(form["total_amount"]), form["notify_id"])
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError):
             raise InvalidNotification("malformed") from None
 
     # -- the buyer's side: the wallet page on a phone ----------------------------------

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from enum import Enum
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from ..domain.clock import utcnow
 from ..domain.orders import OrderStatus, Source

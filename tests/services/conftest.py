@@ -156,6 +156,13 @@ def sweep(app, now=None) -> int:
         return sweeps.reconcile(uow(), provider_of(app), now)
 
 
+def trade_of(app, order_id: int) -> SandboxTrade:
+    """The provider's side of ``order_id``: the sandbox's ledger row."""
+    with app.app_context():
+        out_trade_no = db.session.get(PaymentOrder, order_id).out_trade_no
+        return db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no))
+
+
 def wallet_token(app, order_id: int) -> str:
     with app.app_context():
         return db.session.get(PaymentOrder, order_id).qr_payload.rsplit("/", 1)[1]

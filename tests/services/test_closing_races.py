@@ -5,25 +5,18 @@ notification of that payment still comes afterwards, and must not settle anythin
 """
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from kiosk.domain.orders import OrderStatus
 from kiosk.extensions import db
 from kiosk.models import PaymentOrder, SandboxTrade
 from kiosk.payments.base import ProviderError, TradeState
-from kiosk.services import checkout
 from tests.helpers import CHEN_JIANGUO, ZHAO_MIN
-from tests.services.conftest import NOTIFY_URL, Terminal, close, poll, sweep, bills_of, buyer_pays, buyer_scans, provider_of, read_ledger
+from tests.services.conftest import NOTIFY_URL, Terminal, close, poll, sweep, trade_of, bills_of, buyer_pays, buyer_scans, provider_of, read_ledger
 from tests.services.test_exactly_once import assert_paid_once
 
 CANCELLED, PAID, PENDING = OrderStatus.CANCELLED.value, OrderStatus.PAID.value, OrderStatus.PENDING.value
 REFUNDED = "refunded"
-
-
-def _trade(app, order_id) -> SandboxTrade:
-    with app.app_context():
-        out_trade_no = db.session.get(PaymentOrder, order_id).out_trade_no
-        return db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no))
 
 
 def _cancel_while_the_buyer_pays(demo, terminal, monkeypatch, *, delivered: bool) -> tuple[int, str, dict[str, str], list]:
@@ -47,7 +40,7 @@ def _cancel_while_the_buyer_pays(demo, terminal, monkeypatch, *, delivered: bool
     monkeypatch.setattr(provider, "query", buyer_pays_just_after_we_ask)
     status = close(demo, order_id)
     monkeypatch.undo()
-    trade = _trade(demo, order_id)
+    trade = trade_of(demo, order_id)
     assert (trade.status, trade.refunded_fen) == ("TRADE_CLOSED", trade.amount_fen)  # the money went back
     return order_id, status, notes[0], answers
 
@@ -119,26 +112,24 @@ def test_a_payment_on_a_trade_the_provider_failed_to_close_is_found_by_the_sweep
     monkeypatch.undo()
     buyer_pays(demo, order_id)  # the QR still works at the provider; the notification is lost
     with demo.app_context():
-        assert provider.query(_trade(demo, order_id).out_trade_no).state is TradeState.PAID
+        assert provider.query(trade_of(demo, order_id).out_trade_no).state is TradeState.PAID
     sweep(demo)
     assert read_ledger(demo).status(order_id) == PAID
 
 
 def test_the_new_qr_is_withdrawn_once_a_late_payment_of_the_old_one_pays_its_bills(demo, terminal):
     """The citizen must not be able to pay the same bills again on the replacement QR."""
-    from tests.services.conftest import SETTINGS
     from tests.services.test_exactly_once import late_payment_with_replacement
 
     old, new = late_payment_with_replacement(demo, terminal)
     poll(demo, new)  # the kiosk's next poll
     assert read_ledger(demo).status(new) == CANCELLED
-    assert _trade(demo, new).status == "TRADE_CLOSED"  # the phone can no longer pay it
+    assert trade_of(demo, new).status == "TRADE_CLOSED"  # the phone can no longer pay it
     assert_paid_once(demo, old)
 
 
 def test_a_poll_that_sees_a_wrong_amount_keeps_the_order_for_an_operator(demo, terminal, monkeypatch):
     from kiosk.payments.base import TradeStatus
-    from tests.services.conftest import SETTINGS
 
     order_id = terminal.identify(ZHAO_MIN).checkout()
     provider = provider_of(demo)
@@ -165,5 +156,5 @@ def test_the_sweep_asks_only_about_trades_the_provider_may_still_take_money_for(
     assert sweep(demo) == 1
     with demo.app_context():
         assert asked == [db.session.get(PaymentOrder, cancel_failed).out_trade_no]
-    assert _trade(demo, cancel_failed).status == "TRADE_CLOSED"  # the sweep closed what the first cancel could not
+    assert trade_of(demo, cancel_failed).status == "TRADE_CLOSED"  # the sweep closed what the first cancel could not
     assert sweep(demo) == 0

@@ -21,7 +21,6 @@ from kiosk.domain.orders import OrderStatus
 from kiosk.extensions import db
 from kiosk.models import PaymentOrder, PaymentOrderItem, SandboxTrade
 from kiosk.payments.sandbox import sign
-from kiosk.services import checkout
 from kiosk.services.checkout import CheckoutError
 from tests.helpers import ZHAO_MIN, Journey
 from tests.services.conftest import (
@@ -31,7 +30,7 @@ from tests.services.conftest import (
     uow,
     refusal_rows,
     refusals,
-    NOTIFY_URL, SETTINGS, Terminal, bills_of, buyer_pays, buyer_scans, provider_of, provider_says_paid, read_ledger, resign,
+    NOTIFY_URL, Terminal, bills_of, buyer_pays, buyer_scans, provider_of, provider_says_paid, read_ledger, resign,
     run_together, subprocess_config,
 )
 

@@ -17,9 +17,9 @@ from sqlalchemy import event, select
 from kiosk.database import writing
 from kiosk.domain.orders import OrderStatus
 from kiosk.extensions import db
-from kiosk.models import PaymentOrder, SandboxTrade
+from kiosk.models import PaymentOrder
 from tests.helpers import ZHAO_MIN
-from tests.services.conftest import NOTIFY_URL, buyer_pays, close, poll, buyer_scans, provider_of, read_ledger
+from tests.services.conftest import NOTIFY_URL, buyer_pays, close, poll, trade_of, buyer_scans, provider_of, read_ledger
 
 PAID, REFUNDED = OrderStatus.PAID.value, OrderStatus.REFUNDED.value
 
@@ -52,12 +52,6 @@ class WriteGate:
 
     def remove(self):
         event.remove(self.engine, "before_cursor_execute", self._before)
-
-
-def trade_of(app, order_id) -> SandboxTrade:
-    with app.app_context():
-        out_trade_no = db.session.get(PaymentOrder, order_id).out_trade_no
-        return db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no))
 
 
 def assert_records_match_the_provider(app, order_id) -> None:
