@@ -158,3 +158,55 @@ def test_the_sweep_asks_only_about_trades_the_provider_may_still_take_money_for(
         assert asked == [db.session.get(PaymentOrder, cancel_failed).out_trade_no]
     assert trade_of(demo, cancel_failed).status == "TRADE_CLOSED"  # the sweep closed what the first cancel could not
     assert sweep(demo) == 0
+
+
+def _a_closer_claims_and_dies(app, order_id) -> None:
+    """A kiosk's cancel claimed the order (CLOSING) and its process died before asking the provider."""
+    import datetime as dt
+
+    from kiosk.domain.clock import utcnow
+    from kiosk.domain.orders import Source
+    from kiosk.services.settlement import move
+    from tests.services.conftest import uow
+
+    with app.app_context():
+        work = uow()
+        with work:
+            assert move(work.session, order_id, OrderStatus.CLOSING, Source.CANCEL, closing_at=utcnow() - dt.timedelta(seconds=1),
+                        close_target=OrderStatus.CANCELLED.value)
+            work.commit()
+
+
+def test_a_payment_made_while_its_closer_died_is_recorded_by_the_sweep_once_the_lease_is_over(demo, terminal):
+    import datetime as dt
+
+    from kiosk.domain.clock import utcnow
+    from kiosk.services.checkout import CLOSE_LEASE
+
+    order_id = terminal.identify(ZHAO_MIN).checkout()
+    _a_closer_claims_and_dies(demo, order_id)
+    note = buyer_pays(demo, order_id)
+    # the provider's notification meets an order being closed: try later
+    response = demo.test_client().post(NOTIFY_URL, data=note)
+    assert (response.status_code, response.text) == (503, "failure")
+    assert sweep(demo) == 0  # the closer may still be at work: the sweep leaves it alone
+    assert read_ledger(demo).status(order_id) == "closing"
+    assert sweep(demo, now=utcnow() + CLOSE_LEASE + dt.timedelta(seconds=1)) == 1
+    assert_paid_once(demo, order_id)  # the money the provider kept is recorded, never refunded
+    assert trade_of(demo, order_id).refunded_fen == 0
+    assert demo.test_client().post(NOTIFY_URL, data=note).text == "success"
+
+
+def test_an_unpaid_order_whose_closer_died_is_closed_by_the_sweep(demo, terminal):
+    import datetime as dt
+
+    from kiosk.domain.clock import utcnow
+    from kiosk.services.checkout import CLOSE_LEASE
+
+    order_id = terminal.identify(ZHAO_MIN).checkout()
+    buyer_scans(demo, order_id)
+    _a_closer_claims_and_dies(demo, order_id)
+    assert sweep(demo, now=utcnow() + CLOSE_LEASE + dt.timedelta(seconds=1)) == 1
+    ledger = read_ledger(demo)
+    assert ledger.status(order_id) == CANCELLED and not ledger.live and not ledger.settled
+    assert trade_of(demo, order_id).status == "TRADE_CLOSED"  # the phone can no longer pay it
