@@ -1,10 +1,10 @@
 """What every request and response share: unreadable input is refused before any view runs, and
-the headers every response carries."""
+every response says what the browser may load, frame, sniff, cache and send elsewhere."""
 from __future__ import annotations
 
 import re
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_babel import lazy_gettext as _l
 
 from ..payments import payments
@@ -16,6 +16,17 @@ from . import _error_page, uow
 # decode to. PostgreSQL cannot even store a NUL; none of them is worth passing on to a view.
 UNREADABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffd]")
 UNREADABLE_INPUT = _l("This screen received characters it cannot read, so nothing was changed. Please start again.")
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",  # no inline script, no eval: htmx runs with allowEval false (templates/base.html)
+    "style-src 'self'",  # no style attributes either: htmx's indicator style is in kiosk.css
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",  # the wallet's Pay button must not sit under someone else's page
+    "object-src 'none'",
+])
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def register(app: Flask) -> None:
@@ -45,9 +56,14 @@ def refuse_unreadable_input():
 
 
 def security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for browsers that predate it
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if current_app.config["HSTS"]:
+        headers.setdefault("Strict-Transport-Security", HSTS)
     if request.endpoint != "static":
-        # nothing a citizen saw may be shown again from a cache or by Back
-        response.headers["Cache-Control"] = "no-store"
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # nothing a citizen saw may be shown again from a cache or by Back; static files may be cached
+        headers["Cache-Control"] = "no-store"
     return response
