@@ -75,6 +75,7 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SECURE": not developing,
+        "HSTS": not developing,  # Strict-Transport-Security on every response (kiosk/web/security.py)
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ("zh", "en"),

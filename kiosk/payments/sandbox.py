@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 CREATED, WAIT_BUYER_PAY, TRADE_SUCCESS, TRADE_CLOSED = "CREATED", "WAIT_BUYER_PAY", "TRADE_SUCCESS", "TRADE_CLOSED"
 _STATE = {WAIT_BUYER_PAY: TradeState.WAITING, TRADE_SUCCESS: TradeState.PAID, TRADE_CLOSED: TradeState.CLOSED}
 WALLET_PATH = "/sandbox/wallet/"
+TRADE_NO_LENGTH = 64  # Alipay's out_trade_no and trade_no are at most 64 characters, and so are our columns
 
 
 def sign(params: Mapping[str, str], key: str) -> str:
@@ -92,11 +93,14 @@ class SandboxProvider:
             return CancelOutcome(refunded=trade.refunded_fen > 0)
 
     def parse_notification(self, form: Mapping[str, str]) -> Notification:
-        given = form.get("sign", "")
-        if not given or not hmac.compare_digest(given, sign(form, self._key)):
+        # compared as bytes: compare_digest refuses str with non-ASCII, and such a sign is simply wrong
+        given = form.get("sign", "").encode("utf-8", "surrogatepass")
+        if not given or not hmac.compare_digest(given, sign(form, self._key).encode()):
             raise InvalidNotification("bad_signature")
         try:
             state = {TRADE_SUCCESS: TradeState.PAID, "TRADE_FINISHED": TradeState.PAID, TRADE_CLOSED: TradeState.CLOSED}[form["trade_status"]]
+            if len(form["out_trade_no"]) > TRADE_NO_LENGTH or len(form["trade_no"]) > TRADE_NO_LENGTH:
+                raise ValueError("trade number")
             return Notification(form["out_trade_no"], state, form["trade_no"], _fen(form["total_amount"]), form["notify_id"])
         except (KeyError, ValueError):
             raise InvalidNotification("malformed") from None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, make_response, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, make_response, redirect, render_template, session, url_for
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -70,8 +70,9 @@ def _error_page(status: int, message):
 
 
 def register(app: Flask) -> None:
-    from . import callbacks, kiosk, sandbox
+    from . import callbacks, kiosk, sandbox, security
 
+    security.register(app)
     app.register_blueprint(kiosk.bp)
     app.register_blueprint(callbacks.bp)
     if app.config["PAYMENT_PROVIDER"] == "sandbox":
@@ -96,15 +97,6 @@ def register(app: Flask) -> None:
             "idle_warning_seconds": current_app.config["IDLE_WARNING_SECONDS"],
             "training_mode": current_app.config.get("TRAINING_MODE", False),
         }
-
-    @app.after_request
-    def citizen_headers(response):
-        if request.endpoint != "static":
-            # nothing a citizen saw may be shown again from a cache or by Back
-            response.headers["Cache-Control"] = "no-store"
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
