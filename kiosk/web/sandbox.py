@@ -7,10 +7,17 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import PaymentOrder
 from ..payments import provider
+from ..payments.sandbox import TRADE_SUCCESS, WAIT_BUYER_PAY
 from . import render
 from .forms import ActionForm
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+
+
+def _show(trade):
+    """The wallet's screen for the trade: payable, paid or closed (the template never reads raw states)."""
+    screen = {WAIT_BUYER_PAY: "payable", TRADE_SUCCESS: "paid"}.get(trade.status, "closed")
+    return render("sandbox/wallet.html", trade=trade, screen=screen, payee=_payee(trade.out_trade_no), form=ActionForm())
 
 
 def _payee(out_trade_no: str) -> str:
@@ -23,7 +30,7 @@ def wallet(token: str):
     trade = provider().scan(token)
     if trade is None:
         abort(404)
-    return render("sandbox/wallet.html", trade=trade, payee=_payee(trade.out_trade_no), form=ActionForm())
+    return _show(trade)
 
 
 @bp.post("/wallet/<token>/<choice>")
@@ -35,4 +42,4 @@ def answer(token: str, choice: str):
     trade = provider().scan(token)
     if trade is None:
         abort(404)
-    return render("sandbox/wallet.html", trade=trade, payee=_payee(trade.out_trade_no), form=ActionForm())
+    return _show(trade)

@@ -60,7 +60,9 @@ def security_headers(response):
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for browsers that predate it
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin, not no-referrer: over HTTPS Flask-WTF refuses a POST whose Referer is missing
+    # (WTF_CSRF_SSL_STRICT); URLs carry no personal data, and nothing goes to another origin
+    headers.setdefault("Referrer-Policy", "same-origin")
     if current_app.config["HSTS"]:
         headers.setdefault("Strict-Transport-Security", HSTS)
     if request.endpoint != "static":
