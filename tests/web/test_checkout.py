@@ -233,3 +233,19 @@ def test_the_receipt_is_not_shown_before_payment(demo, client):
     with demo.app_context():
         journey.pay(ZHAO_MIN)
     assert journey.get("/receipt").headers["Location"] == "/payment"
+
+
+def test_cancel_while_another_closer_is_at_work_shows_the_outcome_not_the_list(demo, client):
+    """The QR's deadline passed as Cancel was tapped: the expiry is closing the order. The citizen
+    is not sent silently back to the list; the QR screen says what is happening, then the end."""
+    from tests.services.test_closing_races import _a_closer_claims_and_dies
+
+    journey = Journey(client)
+    with demo.app_context():
+        order_id = journey.pay(ZHAO_MIN).id
+    _a_closer_claims_and_dies(demo, order_id)
+    response = journey.post("/payment/cancel")
+    assert response.headers["Location"] == "/payment"
+    page = journey.get("/payment")
+    assert page.status_code == 200 and 'id="closing"' in page.text and 'id="poller"' in page.text
+    assert 'id="cancel-payment"' not in page.text  # nothing to tap while the provider is asked
