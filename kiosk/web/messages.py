@@ -14,6 +14,8 @@ ID_PROBLEMS = {
     IdProblem.REGION: _l("The first six digits are not a known region code."),
 }
 PERSON_NOT_FOUND = _l("No insured person has this ID number here. Please check it, or ask at the counter.")
+LOOK_UPS_LIMITED = _l("Too many ID numbers were tried here. Please wait until %(time)s and try again, "
+                      "or ask at the counter for help.")
 
 CHECKOUT_ERRORS = {
     "nothing_selected": _l("Please choose at least one item to pay."),
