@@ -113,6 +113,12 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
         # several workers or app instances need a shared store, e.g. redis://127.0.0.1:6379
         "RATELIMIT_STORAGE_URI": get("KIOSK_RATELIMIT_STORAGE_URI") or "memory://",
         **{name: get(variable) or default for name, (variable, default) in LOOKUP_LIMITS.items()},
+        # bills held by another terminal's order whose QR was never scanned are taken over once that
+        # terminal has held them this long (counted from its first order for the person in the window)
+        "TAKE_OVER_GRACE_SECONDS": _env_int(environ, "KIOSK_TAKE_OVER_GRACE_SECONDS", 20),
+        # one terminal makes at most this many orders for one person in the window
+        "ORDERS_PER_PERSON": _env_int(environ, "KIOSK_ORDERS_PER_PERSON", 5),
+        "ORDER_WINDOW_SECONDS": _env_int(environ, "KIOSK_ORDER_WINDOW_SECONDS", 600),
     }
     if env == "testing":
         settings["TESTING"] = True

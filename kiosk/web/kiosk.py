@@ -130,8 +130,10 @@ def _unfinished_order():
 
 
 def _dues_context(selected: list[int] | None = None, error=None):
-    today = local_today(utcnow())
-    lines, key = checkout.present_dues(uow(), g.visit.id, today)
+    now = utcnow()
+    today = local_today(now)
+    # bills another terminal's unscanned order has held past its grace are offered here (create_order)
+    lines, key = checkout.present_dues(uow(), g.visit.id, today, _settings(), now)
     person = g.visit.person
     payable = [line for line in lines if line.payable]
     chosen = {line.bill.id for line in payable} if selected is None else set(selected)
@@ -156,7 +158,8 @@ def dues_total():
     form = PayForm()
     if not form.validate_on_submit():  # a bill id that is not a number
         return go("kiosk.dues")
-    lines = freeze_dues(uow(), g.visit.person_id, local_today(utcnow()))
+    now = utcnow()
+    lines = freeze_dues(uow(), g.visit.person_id, local_today(now), checkout.take_over_rule(_settings(), now))
     return render("kiosk/_total.html", total_fen=total_of(lines, form.bills.data or []))
 
 

@@ -22,6 +22,8 @@ CHECKOUT_ERRORS = {
     "not_payable": _l("Something changed on this list. Please look at it again."),
     "held_elsewhere": _l("This item is being paid at another terminal right now. Please try again in a few minutes."),
     "stale": _l("This screen was out of date; here is the current list."),
+    "too_many_orders": _l("Too many payment codes were made for this person at this terminal. Please wait a few minutes "
+                          "and try again, or ask at the counter."),
 }
 
 SCHEMES = {

@@ -20,7 +20,7 @@ from config.settings import SettingsError, load_settings
 from kiosk import create_app
 from kiosk.domain.clock import LOCAL_ZONE
 from kiosk.extensions import db
-from kiosk.models import Visit
+from kiosk.models import PaymentOrder, Visit
 from tests.helpers import CHEN_JIANGUO, NOT_INSURED, ZHAO_MIN, Journey
 
 # valid numbers (checksums right) that nobody in the demo has: what a scan tries
@@ -214,3 +214,46 @@ def _until(html: str) -> dt.datetime:
     until = now.replace(hour=hours, minute=minutes, second=59, microsecond=0)
     return until + dt.timedelta(days=1) if until < now - dt.timedelta(minutes=1) else until
 
+
+# -- bills held hostage (the policy is tested in tests/services/test_hostage_bills.py) -----------
+
+def _first_terminal_shows_a_qr(demo):
+    a = Journey(demo.test_client())
+    with demo.app_context():
+        order = a.pay(ZHAO_MIN)
+        return a, order.id, sorted(item.bill_id for item in order.items)
+
+
+@pytest.mark.parametrize("app_config", [{"TAKE_OVER_GRACE_SECONDS": 3600}])
+def test_within_the_grace_period_another_terminal_sees_the_bills_being_paid_elsewhere(demo):
+    _, order_id, held = _first_terminal_shows_a_qr(demo)
+    b = visit(demo)
+    b.post("/identify", {"id_number": ZHAO_MIN})
+    page, bills, _ = b.dues()
+    assert bills == [] and page.text.lower().count("being paid at another terminal") == len(held)
+
+
+@pytest.mark.parametrize("app_config", [{"TAKE_OVER_GRACE_SECONDS": 0}])
+def test_after_the_grace_period_another_terminal_may_pay_bills_whose_qr_was_never_scanned(demo):
+    a, order_id, held = _first_terminal_shows_a_qr(demo)
+    b = visit(demo)
+    b.post("/identify", {"id_number": ZHAO_MIN})
+    page, bills, key = b.dues()
+    assert sorted(bills) == held and "Being paid at another terminal" not in page.text
+    total = b.post("/dues/total", {"bills": bills, "key": key}, htmx=True)
+    assert "¥0.00" not in total.text  # the total counts them
+    assert b.post("/pay", {"bills": bills, "key": key}).headers["Location"] == "/payment"
+    with demo.app_context():
+        db.session.expire_all()
+        assert db.session.get(PaymentOrder, order_id).status == "cancelled"
+    assert a.get("/payment").headers["Location"] == "/dues"  # the first terminal's QR is gone
+
+
+@pytest.mark.parametrize("app_config", [{"ORDERS_PER_PERSON": 1}])
+def test_too_many_orders_for_one_person_at_one_terminal_get_a_clear_message(demo):
+    a, order_id, held = _first_terminal_shows_a_qr(demo)
+    a.post("/payment/cancel")
+    a.post("/preferences/language", {"next": "/dues"})
+    _, bills, key = a.dues()
+    page = a.post("/pay", {"bills": bills, "key": key})
+    assert page.status_code == 422 and "Too many payment codes were made for this person" in page.text
