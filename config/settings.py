@@ -42,6 +42,18 @@ VARIABLES = {
     "TRUSTED_HOSTS": "KIOSK_TRUSTED_HOSTS",
 }
 
+# limits on looking ID numbers up, in Flask-Limiter's notation ("10 per minute"; several
+# separated by ";"): all look-ups, and not-found answers counted apart, per visit and per terminal
+LOOKUP_LIMITS = {
+    "LOOKUP_LIMIT_PER_VISIT": ("KIOSK_LOOKUP_LIMIT_PER_VISIT", "10 per minute"),
+    "LOOKUP_LIMIT_PER_TERMINAL": ("KIOSK_LOOKUP_LIMIT_PER_TERMINAL", "60 per minute"),
+    # after 3 misses a visit waits up to a minute, after 5 up to ten: typing mistakes are
+    # caught by the checksum, so a valid number nobody has is rare for a citizen
+    "NOT_FOUND_LIMIT_PER_VISIT": ("KIOSK_NOT_FOUND_LIMIT_PER_VISIT", "3 per minute; 5 per 10 minutes"),
+    # what stops a scan, which starts a new visit for every number: 1,000 numbers take two days
+    "NOT_FOUND_LIMIT_PER_TERMINAL": ("KIOSK_NOT_FOUND_LIMIT_PER_TERMINAL", "20 per hour"),
+}
+
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_DISTINCT_CHARACTERS = 10
 MAKE_A_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
@@ -98,12 +110,23 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
         # the server forgets a visit this long after the browser should have ended it
         "IDLE_GRACE_SECONDS": _env_int(environ, "KIOSK_IDLE_GRACE_SECONDS", 10),
         "EXTRA_TRUSTED_HOSTS": _host_list(get("KIOSK_TRUSTED_HOSTS", "")),
+        # where the look-up limits count (README "Limits"): memory:// counts in each process, so
+        # several workers or app instances need a shared store, e.g. redis://127.0.0.1:6379
+        "RATELIMIT_STORAGE_URI": get("KIOSK_RATELIMIT_STORAGE_URI") or "memory://",
+        **{name: get(variable) or default for name, (variable, default) in LOOKUP_LIMITS.items()},
+        # bills held by another terminal's order whose QR was never scanned are taken over once that
+        # terminal has held them this long (counted from its first order for the person in the window)
+        "TAKE_OVER_GRACE_SECONDS": _env_int(environ, "KIOSK_TAKE_OVER_GRACE_SECONDS", 20),
+        # one terminal makes at most this many orders for one person in the window
+        "ORDERS_PER_PERSON": _env_int(environ, "KIOSK_ORDERS_PER_PERSON", 5),
+        "ORDER_WINDOW_SECONDS": _env_int(environ, "KIOSK_ORDER_WINDOW_SECONDS", 600),
     }
     if env == "testing":
         settings["TESTING"] = True
         settings["SANDBOX_NOTIFY"] = "off"  # tests deliver notifications themselves, retries and forgeries included
     settings.update(overrides or {})
     settings["ENV_NAME"] = env
+    check_limits(settings)
 
     if env == "production":
         check_production(settings)
@@ -161,6 +184,22 @@ def check_production(settings: Mapping) -> None:
 
     if problems:
         raise SettingsError("production refuses to start:\n- " + "\n- ".join(problems))
+
+
+def check_limits(settings: Mapping) -> None:
+    """Every environment: a limit that does not parse would be logged by Flask-Limiter and not
+    applied at all, which is how a scan of ID numbers would go unnoticed."""
+    from limits import parse_many
+
+    problems = []
+    for name, (variable, default) in LOOKUP_LIMITS.items():
+        try:
+            parse_many(settings[name])
+        except (ValueError, TypeError):
+            problems.append(f"{variable} is {settings[name]!r}: give a limit such as {default!r} "
+                            "(several separated by ';')")
+    if problems:
+        raise SettingsError("the kiosk refuses to start:\n- " + "\n- ".join(problems))
 
 
 def secret_problem(value) -> str | None:

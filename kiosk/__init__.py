@@ -8,7 +8,7 @@ from flask import Flask, session
 
 from . import payments
 from .database import configure_engine
-from .extensions import babel, csrf, db, htmx, migrate
+from .extensions import babel, csrf, db, htmx, limiter, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     htmx.init_app(app)
+    limiter.init_app(app)
     payments.init_app(app)
 
     from .web import register

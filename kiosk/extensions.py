@@ -1,5 +1,7 @@
 """Extensions, created unbound; ``create_app`` binds them with ``init_app``."""
 from flask_babel import Babel
+import flask_limiter
+from flask_limiter.util import get_remote_address
 from flask_htmx import HTMX
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -33,3 +35,28 @@ migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
 htmx = HTMX()
+
+
+class Limiter(flask_limiter.Limiter):
+    """Flask-Limiter's, fit to be bound to one app after another (tests build many): its
+    ``init_app`` keeps some state of the previous app, such as a storage found unreachable."""
+
+    def init_app(self, app) -> None:
+        self._storage_dead = False
+        self._storage_options = {}
+        super().init_app(app)
+
+# Limits against abuse (README "Limits"): only the ID look-up is limited, by decorators in
+# ``kiosk.web.limits`` with keys of their own (the visit, the terminal; never the ID number),
+# so there are no default limits and the QR poll, static files and callbacks are never counted.
+# The storage comes from RATELIMIT_STORAGE_URI; it is made anew by each ``init_app``, and one
+# Limiter serves one app at a time (one app per process; tests build theirs one after another).
+limiter = Limiter(
+    key_func=get_remote_address,  # unused: every limit names its own key
+    # the exact count over the last minute/hour, not a fixed window that a scan can straddle
+    strategy="moving-window",
+    # all limits are checked, so the screen can say until when the longest refusal lasts
+    fail_on_first_breach=False,
+    # a shared store (Redis) that cannot be reached: count in this process rather than fail
+    in_memory_fallback_enabled=True,
+)

@@ -119,7 +119,11 @@ class PaymentOrder(db.Model):
     terminal: Mapped[Terminal] = relationship()
     items: Mapped[list[PaymentOrderItem]] = relationship(back_populates="order", order_by="PaymentOrderItem.id")
     receipt: Mapped[Receipt | None] = relationship(back_populates="order")
-    __table_args__ = (CheckConstraint("total_fen > 0", name="ck_order_total_positive"),)
+    __table_args__ = (
+        CheckConstraint("total_fen > 0", name="ck_order_total_positive"),
+        # the orders one terminal made for a person lately (create_order: the order limit and the take-over grace)
+        Index("ix_payment_order_person_created", "person_id", "created_at"),
+    )
 
 
 class PaymentOrderItem(db.Model):

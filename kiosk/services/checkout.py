@@ -12,7 +12,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from ..domain.orders import OrderStatus, Source
 from ..models import PaymentOrder, PaymentOrderItem, Visit
 from ..payments import notify_path
 from ..payments.base import PaymentProvider, ProviderError, TradeState
-from .dues import due_lines
+from .dues import TakeOverRule, due_lines
 from .qrcodes import qr_svg
 from .settlement import Recorded, end_unpaid, log_event, mark_failed, move, record_payment, release_bills
 from .uow import UnitOfWork
@@ -48,6 +48,11 @@ class CheckoutSettings:
     notify_url: str
     public_base_url: str
     subject: str
+    # bills held hostage (``create_order``): how long a terminal holds a person's bills before
+    # another order may take them over, and how many orders it may make for one person in the window
+    take_over_grace: dt.timedelta = dt.timedelta(seconds=20)
+    order_window: dt.timedelta = dt.timedelta(minutes=10)
+    orders_per_person: int = 5
 
 
 def checkout_settings(config, provider_name: str, subject: str) -> CheckoutSettings:
@@ -57,6 +62,8 @@ def checkout_settings(config, provider_name: str, subject: str) -> CheckoutSetti
         ttl=dt.timedelta(seconds=config["ORDER_TTL_SECONDS"]),
         query_interval=dt.timedelta(seconds=config["PROVIDER_QUERY_INTERVAL_SECONDS"]),
         notify_url=base + notify_path(provider_name), public_base_url=base + "/", subject=subject,
+        take_over_grace=dt.timedelta(seconds=config["TAKE_OVER_GRACE_SECONDS"]),
+        order_window=dt.timedelta(seconds=config["ORDER_WINDOW_SECONDS"]), orders_per_person=config["ORDERS_PER_PERSON"],
     )
 
 
@@ -70,12 +77,15 @@ def new_checkout_key(session: Session, visit: Visit) -> str:
     return visit.checkout_key
 
 
-def present_dues(uow: UnitOfWork, visit_id: int, today: dt.date):
-    """The dues screen: the person's lines (new bills frozen) and a fresh checkout key, in one commit."""
+def present_dues(uow: UnitOfWork, visit_id: int, today: dt.date, settings: CheckoutSettings | None = None,
+                 now: dt.datetime | None = None):
+    """The dues screen: the person's lines (new bills frozen) and a fresh checkout key, in one commit.
+    With ``settings``, bills that may be taken over (``create_order``) are shown payable."""
+    may_take = take_over_rule(settings, now or utcnow()) if settings is not None else None
 
     def work(session):
         visit = session.get(Visit, visit_id)
-        return due_lines(session, visit.person, today), new_checkout_key(session, visit)
+        return due_lines(session, visit.person, today, may_take), new_checkout_key(session, visit)
 
     return uow.run(work)
 
@@ -88,8 +98,85 @@ def _order_with_key(session: Session, key: str, person_id: int) -> PaymentOrder 
 
 def create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str, provider: PaymentProvider,
                  settings: CheckoutSettings, now: dt.datetime | None = None) -> PaymentOrder:
-    """The order for ``key``: made once, whatever number of taps or racing requests ask for it."""
+    """The order for ``key``: made once, whatever number of taps or racing requests ask for it.
+
+    Bills held hostage. Anyone who knows an ID number could keep that person's bills locked by
+    cancelling and ordering again every few seconds. So:
+
+    - A new order takes over bills held by another order (any terminal's, this visit's stale
+      one too) whose QR was never scanned: the provider knows no trade until the buyer scans it
+      (Alipay answers "trade not exist"; the sandbox answers ``TradeState.NOT_FOUND``). The
+      other order is closed through the normal close path (its trade is cancelled at the
+      provider, so its QR can no longer be paid; a payment that slipped in first is recorded,
+      or given back, as any close does), then this order is made.
+    - Not within the grace period (``take_over_grace``) of the terminal holding them, so that a
+      citizen reaching for their phone is not robbed. The grace runs from that terminal's
+      first order for the person in the window: ordering again does not start it afresh.
+    - Never an order whose QR was scanned: its buyer may be paying right now. The person is
+      told the items are being paid at another terminal.
+    - One terminal makes at most ``orders_per_person`` orders for one person in
+      ``order_window``. Counted per terminal: counted across terminals, anyone who knows the
+      ID number could use up the person's orders and keep them from paying anywhere.
+
+    Raises ``CheckoutError`` with the reason to show.
+    """
     now = now or utcnow()
+    for _ in range(TAKE_OVER_ATTEMPTS):
+        try:
+            return _create_order(uow, visit_id, bill_ids, key, provider, settings, now)
+        except _Held as held:
+            _take_over(uow, held.order_ids, provider, now)
+    raise CheckoutError("held_elsewhere")  # taken over, and held again by a racing terminal
+
+
+# a take-over, then one more look: a racing terminal that took the bills meanwhile keeps them
+TAKE_OVER_ATTEMPTS = 2
+TAKEN_OVER = "taken over by another terminal"
+
+
+class _Held(Exception):
+    """The chosen bills are held by orders that may be taken over (``create_order``)."""
+
+    def __init__(self, order_ids: list[int]):
+        super().__init__(order_ids)
+        self.order_ids = order_ids
+
+
+def take_over_rule(settings: CheckoutSettings, now: dt.datetime) -> TakeOverRule:
+    """Whether an order's bills may be taken over, as far as the database knows: it is pending
+    and its terminal's grace for the person is over. The provider has the last word (scanned?)."""
+
+    def may_take(session: Session, order: PaymentOrder) -> bool:
+        if order.status != OrderStatus.PENDING.value:
+            return False  # being closed (the bills come free in a moment), or paid
+        first = session.scalar(select(func.min(PaymentOrder.created_at)).where(
+            PaymentOrder.person_id == order.person_id, PaymentOrder.terminal_id == order.terminal_id,
+            PaymentOrder.created_at >= now - settings.order_window))
+        held_since = min(first, order.created_at) if first is not None else order.created_at
+        return now - held_since >= settings.take_over_grace
+
+    return may_take
+
+
+def _take_over(uow: UnitOfWork, order_ids: list[int], provider: PaymentProvider, now: dt.datetime) -> None:
+    """Close the orders holding the bills if none of their QR codes was scanned (outside any
+    unit of work: the provider is asked). Raises ``CheckoutError`` if one may be being paid."""
+    trades = uow.session.execute(select(PaymentOrder.id, PaymentOrder.out_trade_no).where(PaymentOrder.id.in_(order_ids))).all()
+    for order_id, out_trade_no in trades:
+        try:
+            state = provider.query(out_trade_no).state
+        except ProviderError as exc:
+            log.warning("provider query failed for order %s: %s", order_id, exc)
+            raise CheckoutError("held_elsewhere") from None
+        if state is not TradeState.NOT_FOUND:
+            raise CheckoutError("held_elsewhere")  # scanned: the buyer may be paying right now
+    for order_id, _ in trades:
+        close(uow, order_id, OrderStatus.CANCELLED, provider, Source.CANCEL, now, detail=TAKEN_OVER)
+
+
+def _create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str, provider: PaymentProvider,
+                  settings: CheckoutSettings, now: dt.datetime) -> PaymentOrder:
+    """One try at ``create_order``; raises ``_Held`` when bills must be taken over first."""
     session = uow.session
     try:
         with uow:
@@ -146,14 +233,33 @@ def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, pr
         raise CheckoutError("stale")
     if not bill_ids:
         raise CheckoutError("nothing_selected")
-    lines = {line.bill.id: line for line in due_lines(session, visit.person, local_today(now))}
+    made = session.scalar(select(func.count(PaymentOrder.id)).where(
+        PaymentOrder.person_id == visit.person_id, PaymentOrder.terminal_id == visit.terminal_id,
+        PaymentOrder.created_at > now - settings.order_window))
+    if made >= settings.orders_per_person:
+        raise CheckoutError("too_many_orders")
+    may_take = take_over_rule(settings, now)
+    lines = {line.bill.id: line for line in due_lines(session, visit.person, local_today(now), may_take)}
     chosen = [lines.get(bill_id) for bill_id in dict.fromkeys(bill_ids)]
     if any(line is None or not line.payable for line in chosen):
         # a racing tap with the same key may have made the order (and taken the bills) since we looked
         existing = _order_with_key(session, key, visit.person_id)
         if existing is not None:
             return existing, False
-        raise CheckoutError("not_payable")
+        held = any(line is not None and line.held_elsewhere for line in chosen)
+        raise CheckoutError("held_elsewhere" if held else "not_payable")
+    # who holds them now: another terminal may have taken them over since the lines were read
+    holders = session.scalars(
+        select(PaymentOrder).join(PaymentOrderItem, PaymentOrderItem.order_id == PaymentOrder.id)
+        .where(PaymentOrderItem.bill_id.in_([line.bill.id for line in chosen]), PaymentOrderItem.live.is_(True))
+    ).unique().all()
+    for holder in holders:
+        if holder.idempotency_key == key:
+            return holder, False  # a racing tap's order, never to be taken over
+    if not all(may_take(session, holder) for holder in holders):
+        raise CheckoutError("held_elsewhere")
+    if holders:
+        raise _Held(sorted(holder.id for holder in holders))  # the provider has the last word
     order = PaymentOrder(
         out_trade_no=f"K{now:%Y%m%d%H%M%S}{secrets.token_hex(6)}", idempotency_key=key, person_id=visit.person_id,
         terminal_id=visit.terminal_id, provider=provider.name, status=OrderStatus.PENDING.value,

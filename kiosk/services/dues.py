@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -9,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain.premiums import Category, Due, Enrolment, PremiumRule, Scheme, dues_for, late_fee
-from ..models import Bill, Person, PaymentOrderItem, PremiumRuleRow
+from ..models import Bill, PaymentOrder, PaymentOrderItem, Person, PremiumRuleRow
 from .uow import UnitOfWork
 
 
@@ -19,7 +20,7 @@ class DueLine:
 
     bill: Bill
     late_fee_fen: int
-    held_elsewhere: bool  # another terminal's open order holds it right now
+    held_elsewhere: bool  # another open order holds it right now, and may not be taken over
 
     @property
     def amount_fen(self) -> int:
@@ -84,18 +85,25 @@ def _bill_for(session: Session, person_id: int, due: Due) -> Bill:
     return bill
 
 
-def due_lines(session: Session, person: Person, today: dt.date) -> list[DueLine]:
-    """What ``person`` may pay on ``today``; bills seen for the first time are frozen (written)."""
+# may this order's bills be taken over (``checkout.take_over_rule``)? Without one, none may.
+TakeOverRule = Callable[[Session, PaymentOrder], bool]
+
+
+def due_lines(session: Session, person: Person, today: dt.date, may_take: TakeOverRule | None = None) -> list[DueLine]:
+    """What ``person`` may pay on ``today``; bills seen for the first time are frozen (written).
+    A bill held by an order that ``may_take`` allows to be taken over is shown payable."""
     enrolments = [Enrolment(Scheme(e.scheme), e.start_date, e.end_date, e.base_fen) for e in person.enrolments]
     dues = dues_for(enrolments, rules_for(session, person.region_id), Category(person.category), today,
                     _paid_periods(session, person.id))
     bills = [_bill_for(session, person.id, due) for due in dues]
-    held = set(session.scalars(
-        select(PaymentOrderItem.bill_id).where(PaymentOrderItem.bill_id.in_([b.id for b in bills]), PaymentOrderItem.live.is_(True))
-    ))
+    holders = {bill_id: order for bill_id, order in session.execute(
+        select(PaymentOrderItem.bill_id, PaymentOrder).join(PaymentOrder, PaymentOrder.id == PaymentOrderItem.order_id)
+        .where(PaymentOrderItem.bill_id.in_([b.id for b in bills]), PaymentOrderItem.live.is_(True))
+    )}
+    held = {bill_id for bill_id, order in holders.items() if may_take is None or not may_take(session, order)}
     return [DueLine(bill, bill_late_fee(bill, today), bill.id in held) for bill in bills]
 
 
-def freeze_dues(uow: UnitOfWork, person_id: int, today: dt.date) -> list[DueLine]:
+def freeze_dues(uow: UnitOfWork, person_id: int, today: dt.date, may_take: TakeOverRule | None = None) -> list[DueLine]:
     """The use case behind the dues screen: the lines, their new bills committed."""
-    return uow.run(lambda session: due_lines(session, session.get(Person, person_id), today))
+    return uow.run(lambda session: due_lines(session, session.get(Person, person_id), today, may_take))

@@ -6,18 +6,20 @@ import functools
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, redirect, request, session, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
 
-from ..domain.clock import local_today, utcnow
+from ..domain.clock import local_today, to_local, utcnow
 from ..domain.idnumber import InvalidIdNumber, parse_resident_id
 from ..domain.orders import OrderStatus, Source
 from ..domain.premiums import Category
 from ..services import checkout, receipts, visits
 from ..services.dues import freeze_dues, schemes_of, total_of
 from ..services.people import find_person
-from . import go, provider, render, uow
+from . import go, limits, provider, render, uow
 from .forms import ActionForm, IdentifyForm, PayForm, PreferenceForm
-from .messages import CATEGORIES, CHECKOUT_ERRORS, ID_PROBLEMS, PERSON_NOT_FOUND
+from .messages import CATEGORIES, CHECKOUT_ERRORS, ID_PROBLEMS, LOOK_UPS_LIMITED, PERSON_NOT_FOUND
 
 bp = Blueprint("kiosk", __name__)
 
@@ -81,6 +83,7 @@ def identify():
 
 @bp.post("/identify")
 @needs_visit(with_person=False)
+@limits.look_up
 def identify_submit():
     form = IdentifyForm()
     try:
@@ -92,8 +95,18 @@ def identify_submit():
         if person is not None:
             visits.set_person(uow(), g.visit.id, person.id)
             return go("kiosk.person")
+        limits.note_not_found()
         form.id_number.errors = [PERSON_NOT_FOUND]
     return render("kiosk/identify.html", "kiosk/_identify_form.html", 422, form=form)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def look_ups_limited(error):
+    """Too many look-ups (only identify is limited): nothing was looked up. The same screen says
+    until when, and forgets the number typed."""
+    until = format_datetime(to_local(limits.refused_until()), "HH:mm")
+    return render("kiosk/identify.html", "kiosk/_identify_form.html", 429, form=IdentifyForm(formdata=None),
+                  refusal=LOOK_UPS_LIMITED % {"time": until})
 
 
 @bp.get("/person")
@@ -117,8 +130,10 @@ def _unfinished_order():
 
 
 def _dues_context(selected: list[int] | None = None, error=None):
-    today = local_today(utcnow())
-    lines, key = checkout.present_dues(uow(), g.visit.id, today)
+    now = utcnow()
+    today = local_today(now)
+    # bills another terminal's unscanned order has held past its grace are offered here (create_order)
+    lines, key = checkout.present_dues(uow(), g.visit.id, today, _settings(), now)
     person = g.visit.person
     payable = [line for line in lines if line.payable]
     chosen = {line.bill.id for line in payable} if selected is None else set(selected)
@@ -143,7 +158,8 @@ def dues_total():
     form = PayForm()
     if not form.validate_on_submit():  # a bill id that is not a number
         return go("kiosk.dues")
-    lines = freeze_dues(uow(), g.visit.person_id, local_today(utcnow()))
+    now = utcnow()
+    lines = freeze_dues(uow(), g.visit.person_id, local_today(now), checkout.take_over_rule(_settings(), now))
     return render("kiosk/_total.html", total_fen=total_of(lines, form.bills.data or []))
 
 

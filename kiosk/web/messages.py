@@ -14,12 +14,16 @@ ID_PROBLEMS = {
     IdProblem.REGION: _l("The first six digits are not a known region code."),
 }
 PERSON_NOT_FOUND = _l("No insured person has this ID number here. Please check it, or ask at the counter.")
+LOOK_UPS_LIMITED = _l("Too many ID numbers were tried here. Please wait until %(time)s and try again, "
+                      "or ask at the counter for help.")
 
 CHECKOUT_ERRORS = {
     "nothing_selected": _l("Please choose at least one item to pay."),
     "not_payable": _l("Something changed on this list. Please look at it again."),
     "held_elsewhere": _l("This item is being paid at another terminal right now. Please try again in a few minutes."),
     "stale": _l("This screen was out of date; here is the current list."),
+    "too_many_orders": _l("Too many payment codes were made for this person at this terminal. Please wait a few minutes "
+                          "and try again, or ask at the counter."),
 }
 
 SCHEMES = {
