@@ -210,3 +210,77 @@ def test_an_unpaid_order_whose_closer_died_is_closed_by_the_sweep(demo, terminal
     ledger = read_ledger(demo)
     assert ledger.status(order_id) == CANCELLED and not ledger.live and not ledger.settled
     assert trade_of(demo, order_id).status == "TRADE_CLOSED"  # the phone can no longer pay it
+
+
+def test_a_signed_paid_notification_for_an_order_closed_unpaid_writes_no_false_audit_entry(demo, terminal):
+    """No money moved: the cancel closed the trade unpaid. A validly signed "paid" notification
+    (a leaked key, a provider's mistake) is refused after the provider says the trade is closed,
+    and the audit trail does not claim a payment was made and refunded."""
+    from tests.services.conftest import refusals, resign
+
+    order_id = terminal.identify(ZHAO_MIN).checkout()
+    buyer_scans(demo, order_id)
+    assert close(demo, order_id) == CANCELLED
+    assert trade_of(demo, order_id).refunded_fen == 0  # nothing was paid, nothing given back
+    with demo.app_context():
+        trade = trade_of(demo, order_id)
+        forged = resign(demo, provider_of(demo).notification_for(trade), trade_status="TRADE_SUCCESS")
+    response = demo.test_client().post(NOTIFY_URL, data=forged)
+    assert (response.status_code, response.text) == (400, "failure")
+    ledger = read_ledger(demo)
+    assert ledger.status(order_id) == CANCELLED and not ledger.settled and not ledger.receipts
+    assert ledger.kinds(order_id) == ["created", "cancelled"]  # no "paid", no "refunded_at_provider"
+    assert refusals(demo) == {"not_confirmed_by_provider": 1}
+
+
+def test_on_sqlite_the_sandbox_never_loses_a_payment_to_a_racing_cancel(demo, terminal, backend):
+    """SQLAlchemy drops FOR UPDATE on SQLite: the cancel read the trade unpaid, the buyer's payment
+    committed, then the cancel wrote the trade closed over it (1 round in 15). Writing transactions
+    now begin with BEGIN IMMEDIATE, so the cancel's read holds the write lock."""
+    import threading
+
+    from sqlalchemy import event
+
+    order_id = terminal.identify(ZHAO_MIN).checkout()
+    buyer_scans(demo, order_id)
+    provider = provider_of(demo)
+    with demo.app_context():
+        engine, out_trade_no = db.engine, db.session.get(PaymentOrder, order_id).out_trade_no
+    read, go_on = threading.Event(), threading.Event()
+
+    def pause_the_cancel_after_it_read(conn, cursor, statement, parameters, context, executemany):
+        if threading.current_thread().name == "cancel" and statement.lstrip().upper().startswith("UPDATE SANDBOX_TRADE"):
+            read.set()
+            go_on.wait(5)
+
+    event.listen(engine, "before_cursor_execute", pause_the_cancel_after_it_read)
+    outcome, bought = [], []
+    def cancel_the_trade():
+        with demo.app_context():
+            outcome.append(provider.cancel(out_trade_no))
+
+    cancel = threading.Thread(target=cancel_the_trade, name="cancel")
+    try:
+        cancel.start()
+        read.wait(5)
+        buyer = threading.Thread(target=lambda: bought.append(buyer_pays_if_possible(demo, order_id)))
+        buyer.start()
+        buyer.join(1)  # with the lock held by the cancel, the buyer waits (SQLite) or blocks on the row (PostgreSQL)
+        go_on.set()
+        cancel.join(15)
+        buyer.join(15)
+    finally:
+        go_on.set()
+        event.remove(engine, "before_cursor_execute", pause_the_cancel_after_it_read)
+    trade = trade_of(demo, order_id)
+    if bought[0]:  # the wallet told the buyer "paid": the money is either kept or given back, never lost
+        assert trade.status == "TRADE_SUCCESS" or trade.refunded_fen == trade.amount_fen
+    assert trade.status == "TRADE_CLOSED" and outcome[0].refunded == bool(trade.refunded_fen)
+
+
+def buyer_pays_if_possible(app, order_id) -> bool:
+    """The buyer taps Pay in the wallet; True if the wallet says paid."""
+    from tests.services.conftest import wallet_token
+
+    with app.app_context():
+        return provider_of(app).settle(wallet_token(app, order_id), pay=True) is not None

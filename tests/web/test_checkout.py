@@ -249,3 +249,29 @@ def test_cancel_while_another_closer_is_at_work_shows_the_outcome_not_the_list(d
     page = journey.get("/payment")
     assert page.status_code == 200 and 'id="closing"' in page.text and 'id="poller"' in page.text
     assert 'id="cancel-payment"' not in page.text  # nothing to tap while the provider is asked
+
+
+def test_a_cancel_that_refunds_a_payment_nobody_has_recorded_yet_tells_the_citizen(demo, client, monkeypatch):
+    """The phone says "Paid"; the kiosk's Cancel lands a moment later and the provider refunds
+    it. The kiosk went silently back to the list in 5-11 % of such races; it must say the money
+    went back."""
+    journey = Journey(client)
+    with demo.app_context():
+        order = journey.pay(ZHAO_MIN)
+        token, order_id = wallet_token(order), order.id
+    provider = provider_of(demo)
+    real_query = provider.query
+
+    def phone_pays_just_after_we_ask(out_trade_no):
+        status = real_query(out_trade_no)
+        monkeypatch.setattr(provider, "query", real_query)
+        wallet = Journey(demo.test_client())
+        wallet.get(f"/sandbox/wallet/{token}")
+        assert "id=\"wallet-result\"" in wallet.post(f"/sandbox/wallet/{token}/pay").text  # the phone says paid
+        return status
+
+    monkeypatch.setattr(provider, "query", phone_pays_just_after_we_ask)
+    response = journey.post("/payment/cancel")
+    assert response.headers["Location"] == "/payment"  # not the list
+    page = journey.get("/payment")
+    assert 'id="refunded"' in page.text and 'id="pay-again"' in page.text
