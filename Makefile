@@ -9,7 +9,7 @@ export FLASK_APP := kiosk
 # computer's network address to pay from a real phone. 0.0.0.0 is where to listen, not an address.
 KIOSK_PUBLIC_BASE_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 
-.PHONY: run test install install-test translations chromium db bench clean
+.PHONY: run test install install-test translations chromium db bench bench-poll clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ test: install-test chromium
 
 bench: install
 	$(BIN)/python bench/pages.py
+
+# the QR screen's poll under gunicorn on PostgreSQL next to a bare primary-key read (needs wrk
+# and the PostgreSQL of the tests; see docs/benchmarks.md). About two minutes.
+bench-poll: install
+	$(BIN)/python bench/poll.py
 
 clean:
 	rm -rf $(VENV) instance test-artifacts

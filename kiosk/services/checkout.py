@@ -12,7 +12,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,8 @@ from .dues import TakeOverRule, due_lines
 from .qrcodes import qr_svg
 from .settlement import Recorded, end_unpaid, log_event, mark_failed, move, record_payment, release_bills
 from .uow import UnitOfWork
+from .visits import TOUCH_EVERY
+from .visits import _digest as token_digest
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +271,81 @@ def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, pr
     )
     session.add(order)
     return order, True
+
+
+@dataclass(frozen=True)
+class PollState:
+    """What the QR screen's poll needs to know about a visit and its order, from one read."""
+
+    visit_id: int
+    last_seen_at: dt.datetime
+    has_person: bool
+    order_id: int | None
+    status: str | None
+    expires_at: dt.datetime | None
+    last_queried_at: dt.datetime | None
+    has_qr: bool
+
+    def waiting(self, now: dt.datetime, query_interval: dt.timedelta, max_idle: dt.timedelta) -> bool:
+        """The order waits on the QR screen and a full ``poll`` would do nothing now: the visit is
+        alive, the QR is shown, and the order is CLOSING (its closer is at work) or PENDING before
+        its deadline with the provider asked less than ``query_interval`` ago."""
+        if now - self.last_seen_at > max_idle or not self.has_person or self.order_id is None or not self.has_qr:
+            return False
+        if self.status == OrderStatus.CLOSING.value:
+            return True
+        return (self.status == OrderStatus.PENDING.value and now < self.expires_at
+                and self.last_queried_at is not None and now - self.last_queried_at < query_interval)
+
+
+# built once: the poll runs every second at every kiosk on the QR screen
+_POLL_STATE = (
+    select(Visit.id, Visit.last_seen_at, Visit.person_id.is_not(None), PaymentOrder.id, PaymentOrder.status,
+           PaymentOrder.expires_at, PaymentOrder.last_queried_at, PaymentOrder.qr_svg.is_not(None))
+    .outerjoin(PaymentOrder, PaymentOrder.id == Visit.order_id)
+    .where(Visit.token_digest == bindparam("digest"))
+)
+
+
+def poll_state(session: Session, token: str) -> PollState | None:
+    """The visit of ``token`` and its order, in one indexed read (the visit by its token's digest,
+    the order by primary key) of only the columns the poll decides on; None for no such visit.
+
+    One statement needs no transaction around it: called outside one, the read runs on its own
+    (on PostgreSQL in autocommit, which saves the BEGIN and ROLLBACK round trips; SQLite keeps
+    the transaction control of ``kiosk.database``) and leaves the session without a transaction."""
+    own = not session.in_transaction()
+    options = {"isolation_level": "AUTOCOMMIT"} if own and session.get_bind().dialect.name == "postgresql" else {}
+    try:
+        row = session.connection(execution_options=options).execute(_POLL_STATE, {"digest": token_digest(token)}).first()
+    finally:
+        if own:
+            session.rollback()
+    if row is None:
+        return None
+    visit_id, last_seen_at, has_person, order_id, status, expires_at, last_queried_at, has_qr = row
+    return PollState(visit_id, last_seen_at, bool(has_person), order_id, status, expires_at, last_queried_at, bool(has_qr))
+
+
+def quiet_poll(uow: UnitOfWork, token: str | None, query_interval: dt.timedelta, max_idle: dt.timedelta,
+               now: dt.datetime | None = None) -> bool:
+    """The QR screen's poll while nothing changes, which is nearly every poll: True when the
+    visit's order is waiting (``PollState.waiting``), after one read and, at most every
+    ``visits.TOUCH_EVERY``, one write of the visit's last-seen time. False: the caller does the
+    full poll (load the visit, ``poll``), which expires, asks the provider or sees the change."""
+    if not token:
+        return False
+    now = now or utcnow()
+    state = poll_state(uow.session, token)
+    if state is None or not state.waiting(now, query_interval, max_idle):
+        return False
+    if now - state.last_seen_at >= TOUCH_EVERY:
+        # the QR screen has no idle timer: its polls tell the server that someone is still there
+        with uow:
+            uow.session.execute(update(Visit).where(Visit.id == state.visit_id).values(last_seen_at=now)
+                                .execution_options(synchronize_session=False))
+            uow.commit()
+    return True
 
 
 def poll(uow: UnitOfWork, order_id: int, provider: PaymentProvider, settings: CheckoutSettings,

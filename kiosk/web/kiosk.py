@@ -5,7 +5,7 @@ import datetime as dt
 import functools
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, redirect, request, session, url_for
+from flask import Blueprint, current_app, g, make_response, redirect, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
@@ -38,6 +38,12 @@ def _settings() -> checkout.CheckoutSettings:
 
 @bp.before_request
 def load_visit():
+    if request.endpoint == "kiosk.payment_status":
+        return  # the poll reads its visit together with the order, and loads it only when needed
+    _load_visit()
+
+
+def _load_visit() -> None:
     g.visit = visits.load_visit(uow(), session.get("visit"), _max_idle())
     if g.visit is None and "visit" in session:
         # destroyed on the server (idle or finished): forget everything about that citizen
@@ -206,8 +212,22 @@ def _remaining(order) -> int:
 
 
 @bp.get("/payment/status")
-@needs_visit()
 def payment_status():
+    """The QR screen's poll, every second. While the order waits and the provider is not due
+    to be asked, one read and ``204 No Content``: htmx swaps nothing and kiosk.js runs the
+    countdown. Otherwise the full poll: it expires the order, asks the provider, or sees the
+    change and sends the kiosk to the screen of the new state."""
+    cfg = current_app.config
+    if checkout.quiet_poll(uow(), session.get("visit"), dt.timedelta(seconds=cfg["PROVIDER_QUERY_INTERVAL_SECONDS"]), _max_idle()):
+        response = make_response("", 204)
+        response.vary.add("HX-Request")
+        return response
+    _load_visit()
+    return _full_poll()
+
+
+@needs_visit()
+def _full_poll():
     order = _current_order()
     if order is None or order.status not in (OrderStatus.PENDING.value, OrderStatus.CLOSING.value):
         response = render("kiosk/_poll_done.html")

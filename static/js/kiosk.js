@@ -38,12 +38,14 @@
     }, 0);
   });
 
-  // Offline: say so, keep polling; htmx retries on its own trigger.
+  // Offline: say so, keep polling; htmx retries on its own trigger. A poll answered
+  // 204 (nothing changed, nothing swapped) is a success: the connection is back.
   var offline = document.getElementById("offline");
   document.addEventListener("htmx:sendError", function () { offline.hidden = false; });
   document.addEventListener("htmx:afterRequest", function (event) { if (event.detail.successful) offline.hidden = true; });
 
-  // The countdown is drawn by the server at every poll; if a poll fails, keep counting here.
+  // The server draws the countdown with the page and after each poll that asked the provider;
+  // the polls between answer 204 (nothing to swap) or fail, and it keeps counting here.
   var shownCountdown = null, shownAt = 0;
   setInterval(function () {
     var countdown = document.getElementById("countdown");

@@ -76,3 +76,24 @@ def test_a_lost_connection_is_announced_and_the_kiosk_moves_on_once_it_is_back(k
     expect(page).to_have_url(url_is(kiosk, "/receipt"))
     expect(page.locator("#paid")).to_be_visible()
     expect(page.locator("#offline")).to_be_hidden()
+
+
+def test_polls_that_find_nothing_new_leave_the_qr_screen_as_it_is_and_a_connection_back_clears_the_notice(live_server, page):
+    kiosk = live_server(PROVIDER_QUERY_INTERVAL_SECONDS=600)  # not asked again during this test: every poll is quiet
+    to_qr(page, kiosk, ZHAO_MIN)
+    countdown = page.locator("#countdown")
+    countdown.evaluate("element => { element.dataset.seen = 'yes'; }")
+    with page.expect_response("**/payment/status") as answer:
+        pass
+    assert answer.value.status == 204
+    shown = countdown.inner_text()
+    expect(countdown).not_to_have_text(shown)  # counted down by the page itself
+    expect(page.locator("#countdown[data-seen]")).to_have_count(1)  # the same element: nothing was swapped
+
+    offline = page.locator("#offline")
+    page.route("**/payment/status*", lambda route: route.abort("internetdisconnected"))
+    expect(offline).to_be_visible()
+    page.unroute("**/payment/status*")
+    expect(offline).to_be_hidden()  # a 204 is a poll that got through
+    expect(page.locator("#qr svg")).to_be_visible()
+    expect(page).to_have_url(url_is(kiosk, "/payment"))
