@@ -18,7 +18,6 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from flask import Flask  # noqa: E402
 
 from kiosk import create_app  # noqa: E402
-from kiosk.extensions import db  # noqa: E402
 
 
 def rate(call, seconds: float) -> float:

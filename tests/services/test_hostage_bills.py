@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.domain.clock import utcnow
-from kiosk.domain.orders import OrderStatus
 from kiosk.extensions import db
 from kiosk.models import PaymentEvent, PaymentOrder, SandboxTrade
 from kiosk.services import checkout
