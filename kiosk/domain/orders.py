@@ -51,7 +51,10 @@ class Source(str, Enum):
     CHECKOUT = "checkout"  # the terminal making the order (precreate failed)
     NOTIFY = "notify"  # the provider's signed callback
     POLL = "poll"  # the QR screen asking the provider every few seconds
-    RECONCILE = "reconcile"  # the operator's sweep (``flask reconcile``)
+    RECONCILE = "reconcile"  # the operator's sweep (``flask reconcile``) asking about an unfinished order
+    SWEEP_CLOSE = "sweep_close"  # the same sweep closing: a forgotten order past its deadline, a close
+    # whose closer died, a trade whose cancel failed. Two sources, because a recorder must never
+    # end an order that a live closer has claimed (the sweep recorded a payment the closer refunded)
     CANCEL = "cancel"  # the citizen's Cancel, or the terminal cancelling an order paid elsewhere
     EXPIRY = "expiry"  # the QR's deadline, noticed by the poll
     STAFF = "staff"  # a cashier or supervisor (counter payments, refunds: later issues)
@@ -60,7 +63,7 @@ class Source(str, Enum):
 S = OrderStatus
 UNPAID_ENDS = frozenset({S.CANCELLED, S.EXPIRED, S.FAILED})
 RECORDERS = frozenset({Source.NOTIFY, Source.POLL, Source.RECONCILE})
-CLOSERS = frozenset({Source.CANCEL, Source.EXPIRY, Source.RECONCILE})
+CLOSERS = frozenset({Source.CANCEL, Source.EXPIRY, Source.SWEEP_CLOSE})
 
 # (from, to) -> the sources that may make that move
 TRANSITIONS: dict[tuple[OrderStatus, OrderStatus], frozenset[Source]] = {
@@ -69,14 +72,14 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderStatus], frozenset[Source]] = {
     (S.PENDING, S.CLOSING): CLOSERS,
     # only a closer ends a close; the sweep takes over one whose closer died
     (S.CLOSING, S.PAID): CLOSERS,
-    (S.CLOSING, S.CANCELLED): frozenset({Source.CANCEL, Source.RECONCILE}),
-    (S.CLOSING, S.EXPIRED): frozenset({Source.EXPIRY, Source.RECONCILE}),
-    (S.CLOSING, S.FAILED): frozenset({Source.RECONCILE}),
+    (S.CLOSING, S.CANCELLED): frozenset({Source.CANCEL, Source.SWEEP_CLOSE}),
+    (S.CLOSING, S.EXPIRED): frozenset({Source.EXPIRY, Source.SWEEP_CLOSE}),
+    (S.CLOSING, S.FAILED): frozenset({Source.SWEEP_CLOSE}),
     (S.CLOSING, S.REFUNDED): CLOSERS,
     # a late payment of a trade the cancel could not close, once the provider confirms it
     **{(end, S.PAID): RECORDERS for end in UNPAID_ENDS},
     # the sweep closes such a trade again (and may find it paid or refund it)
-    **{(end, S.CLOSING): frozenset({Source.RECONCILE}) for end in UNPAID_ENDS},
+    **{(end, S.CLOSING): frozenset({Source.SWEEP_CLOSE}) for end in UNPAID_ENDS},
     (S.PAID, S.REFUNDED): frozenset({Source.STAFF}),
 }
 

@@ -41,13 +41,13 @@ def reconcile(uow: UnitOfWork, provider: PaymentProvider, now: dt.datetime | Non
         try:
             if status == OrderStatus.PENDING.value:
                 if now >= expires_at:
-                    close(uow, order_id, OrderStatus.EXPIRED, provider, Source.RECONCILE, now)
+                    close(uow, order_id, OrderStatus.EXPIRED, provider, Source.SWEEP_CLOSE, now)
                 else:
                     ask_provider(uow, order_id, provider, Source.RECONCILE, now)
             elif status == OrderStatus.CLOSING.value:
-                finish_close(uow, order_id, provider, Source.RECONCILE, now, "the closer did not finish: closed by the sweep")
+                finish_close(uow, order_id, provider, Source.SWEEP_CLOSE, now, "the closer did not finish: closed by the sweep")
             else:
-                close(uow, order_id, OrderStatus(status), provider, Source.RECONCILE, now)
+                close(uow, order_id, OrderStatus(status), provider, Source.SWEEP_CLOSE, now)
         except Exception:  # noqa: BLE001 - one troubled order must not hide the payments of the others
             session.rollback()
             log.exception("reconcile: order %s left for the next sweep", order_id)

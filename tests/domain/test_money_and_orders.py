@@ -52,8 +52,15 @@ def test_recorders_record_a_payment_of_a_pending_order_or_a_late_one_of_an_order
 
 def test_only_the_sweep_takes_over_a_close_whose_closer_died_or_closes_a_trade_left_open_again():
     for state in (S.CANCELLED, S.EXPIRED, S.FAILED):
-        assert {source for source in Source if may(source, state, S.CLOSING)} == {Source.RECONCILE}
-    assert {target for target in S if may(Source.RECONCILE, S.CLOSING, target)} == {S.PAID, S.REFUNDED, S.CANCELLED, S.EXPIRED, S.FAILED}
+        assert {source for source in Source if may(source, state, S.CLOSING)} == {Source.SWEEP_CLOSE}
+    assert {target for target in S if may(Source.SWEEP_CLOSE, S.CLOSING, target)} == {S.PAID, S.REFUNDED, S.CANCELLED, S.EXPIRED, S.FAILED}
+
+
+def test_the_sweep_asking_about_an_order_is_a_recorder_and_never_ends_a_close_a_live_closer_claimed():
+    """The sweep read an order as pending, a closer claimed it, and the sweep's question found it
+    paid: recording it then would settle money the closer's cancel was about to refund."""
+    assert [target for target in S if may(Source.RECONCILE, S.CLOSING, target)] == []
+    assert not may(Source.RECONCILE, S.PENDING, S.CLOSING)
 
 
 @pytest.mark.parametrize("current, target", EVERY_PAIR)

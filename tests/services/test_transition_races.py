@@ -215,3 +215,55 @@ def test_any_two_sources_racing_with_the_buyer_paying_at_the_worst_moment_agree_
     assert ledger.status(order_id) not in ("pending", "closing")
     if closers and trade_of(demo, order_id).refunded_fen:
         assert ledger.kinds(order_id, "refunded_at_provider") == ["refunded_at_provider"]
+
+
+@pytest.mark.parametrize("sweep_asks", ["before the cancel", "after the cancel"])
+def test_the_sweep_asking_about_an_order_a_live_closer_claimed_never_ends_it(demo, terminal, monkeypatch, sweep_asks):
+    """Found by review: the sweep read the order as pending; the citizen's Cancel claimed it and
+    asked the provider (nothing paid); the buyer paid; then the sweep asked and found it paid and
+    recorded it, and the closer's cancel refunded that money (or, asking after the cancel, it
+    moved the closing order to failed, and nobody learnt of the refund). The sweep's question is
+    a recorder's: it may not end a close."""
+    from tests.services.conftest import sweep
+
+    order_id = terminal.identify(ZHAO_MIN).checkout()
+    buyer_scans(demo, order_id)
+    provider = provider_of(demo)
+    real_query, real_cancel = provider.query, provider.cancel
+    sweep_at_query, sweep_go = threading.Event(), threading.Event()
+
+    def query(out_trade_no):
+        if threading.current_thread().name == "sweep":
+            sweep_at_query.set()  # the sweep read the order as pending and asks about it now
+            sweep_go.wait(10)
+            return real_query(out_trade_no)
+        status = real_query(out_trade_no)  # the closer asks: nothing paid yet
+        buyer_pays(demo, order_id)  # and the buyer pays just after
+        return status
+
+    def let_the_sweep_ask():
+        sweep_go.set()
+        sweeper.join(10)
+
+    def cancel(out_trade_no):
+        if sweep_asks == "before the cancel":
+            let_the_sweep_ask()
+        outcome = real_cancel(out_trade_no)  # refunds the payment
+        if sweep_asks == "after the cancel":
+            let_the_sweep_ask()
+        return outcome
+
+    monkeypatch.setattr(provider, "query", query)
+    monkeypatch.setattr(provider, "cancel", cancel)
+    sweeper = threading.Thread(target=lambda: sweep(demo), name="sweep")
+    sweeper.start()
+    try:
+        assert sweep_at_query.wait(10)
+        final = close(demo, order_id)
+    finally:
+        sweep_go.set()
+        sweeper.join(10)
+        monkeypatch.undo()
+    assert final == REFUNDED  # the citizen is told the money went back
+    assert trade_of(demo, order_id).refunded_fen
+    assert_records_match_the_provider(demo, order_id)
