@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from ..database import in_writing_block, writing
 from ..domain.clock import utcnow
 from ..models import SandboxTrade
-from .base import CancelOutcome, InvalidNotification, Notification, ProviderError, TradeState, TradeStatus
+from .base import CancelOutcome, InvalidNotification, Notification, TradeState, TradeStatus
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ class SandboxProvider:
         with self._writing() as session:
             trade = session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no).with_for_update())
             if trade is None:
-                raise ProviderError("no such trade")
+                # never created here (the app died before its precreate): nothing can pay it
+                return CancelOutcome(refunded=False)
             if trade.status == TRADE_SUCCESS:
                 trade.status, trade.refunded_fen = TRADE_CLOSED, trade.amount_fen
                 return CancelOutcome(refunded=True)

@@ -164,6 +164,7 @@ def _take_over(uow: UnitOfWork, order_ids: list[int], provider: PaymentProvider,
     """Close the orders holding the bills if none of their QR codes was scanned (outside any
     unit of work: the provider is asked). Raises ``CheckoutError`` if one may be being paid."""
     trades = uow.session.execute(select(PaymentOrder.id, PaymentOrder.out_trade_no).where(PaymentOrder.id.in_(order_ids))).all()
+    uow.idle()
     for order_id, out_trade_no in trades:
         try:
             state = provider.query(out_trade_no).state
@@ -201,6 +202,7 @@ def _create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str,
         if existing is not None:
             return existing
         raise CheckoutError("held_elsewhere") from None
+    uow.idle()
     try:
         payload = provider.precreate(out_trade_no=out_trade_no, amount_fen=total_fen, subject=settings.subject,
                                      expires_at=expires_at, notify_url=settings.notify_url,
@@ -390,6 +392,7 @@ def ask_provider(uow: UnitOfWork, order_id: int, provider: PaymentProvider, sour
                  now: dt.datetime) -> TradeState | None:
     """Ask the provider about a PENDING order and record what it says."""
     out_trade_no = uow.session.scalar(select(PaymentOrder.out_trade_no).where(PaymentOrder.id == order_id))
+    uow.idle()
     try:
         status = provider.query(out_trade_no)
     except ProviderError as exc:
@@ -422,6 +425,7 @@ def finish_close(uow: UnitOfWork, order_id: int, provider: PaymentProvider, sour
     """The rest of a close, by the closer that claimed it (or by the sweep, for a closer that died)."""
     order = fresh(uow.session, order_id)
     out_trade_no, target = order.out_trade_no, OrderStatus(order.close_target)
+    uow.idle()
     try:
         status = provider.query(out_trade_no)
     except ProviderError as exc:
@@ -431,7 +435,8 @@ def finish_close(uow: UnitOfWork, order_id: int, provider: PaymentProvider, sour
         recorded = record_payment(uow, order_id, trade_no=status.trade_no, amount_fen=status.amount_fen, source=source, now=now)
         if recorded is not Recorded.MISMATCH:
             return
-        return  # paid, but not our amount: neither settle nor refund it; the sweep shows it to an operator
+        # paid, but not the order's amount (logged for an operator): never settled, and not kept
+        # either; the cancel gives it back and the order ends refunded, its bills free again
     try:
         outcome = provider.cancel(out_trade_no)
     except ProviderError as exc:

@@ -67,6 +67,7 @@ def handle_notification(uow: UnitOfWork, provider: PaymentProvider, form: Mappin
     if status.closed_unpaid:
         # closed here: believe a payment only if the provider confirms it now (its cancel may
         # have failed and the QR been paid since); a closed trade means nothing was paid
+        uow.idle()
         try:
             confirmed = provider.query(note.out_trade_no).state is TradeState.PAID
         except ProviderError:

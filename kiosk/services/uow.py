@@ -58,6 +58,18 @@ class UnitOfWork:
         self.session.commit()
         self._committed = True
 
+    def idle(self) -> None:
+        """Call before asking a provider anything: no transaction of ours stays open while it
+        answers (on PostgreSQL a connection idle in transaction, holding back vacuum; on SQLite
+        a pinned snapshot). Reads made before are ended; writes must be committed already."""
+        if self._block is not None:
+            raise RuntimeError("a payment provider was called inside a unit of work")
+        session = self.session
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("changes were made outside a unit of work")
+        if session.in_transaction():
+            session.rollback()
+
     def run(self, work: Callable[[Session], T], retries: int = 3) -> T:
         """``work(session)`` in a unit of work, committed; done again from the start when a racing
         transaction won a unique constraint (two terminals freezing the same bill, say)."""

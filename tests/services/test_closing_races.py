@@ -284,3 +284,55 @@ def buyer_pays_if_possible(app, order_id) -> bool:
 
     with app.app_context():
         return provider_of(app).settle(wallet_token(app, order_id), pay=True) is not None
+
+
+def test_no_transaction_of_ours_is_open_while_the_provider_answers(demo, terminal, monkeypatch):
+    """Found by review: reads made before a provider call left their transaction open across the
+    network (on PostgreSQL a connection idle in transaction; on SQLite a pinned snapshot)."""
+    from tests.services.conftest import provider_says_paid
+
+    provider = provider_of(demo)
+    open_during = []
+
+    def watched(name, real):
+        def call(*args, **kwargs):
+            if db.session().in_transaction():
+                open_during.append(name)
+            return real(*args, **kwargs)
+        return call
+
+    for name in ("precreate", "query", "cancel"):
+        monkeypatch.setattr(provider, name, watched(name, getattr(provider, name)))
+    order_id = terminal.identify(ZHAO_MIN).checkout()  # precreate
+    poll(demo, order_id)  # the poll asks the provider
+    sweep(demo)  # the sweep asks too
+    close(demo, order_id)  # the close asks, then cancels
+    note = provider_says_paid(demo, order_id)
+    demo.test_client().post(NOTIFY_URL, data=note)  # a late payment is confirmed with the provider
+    assert open_during == []
+
+
+def test_a_payment_of_another_amount_found_while_closing_is_given_back_not_left_closing(demo, terminal, monkeypatch):
+    """Found by review: the close found the trade paid with another amount and stopped, leaving
+    the order closing for ever and its bills held, so the person could pay them nowhere."""
+    from kiosk.payments.base import TradeStatus
+
+    order_id = terminal.identify(ZHAO_MIN).checkout()
+    buyer_pays(demo, order_id)
+    provider = provider_of(demo)
+    real_query = provider.query
+
+    def another_amount(out_trade_no):
+        status = real_query(out_trade_no)
+        return TradeStatus(status.state, status.trade_no, status.amount_fen + 1)
+
+    monkeypatch.setattr(provider, "query", another_amount)
+    assert close(demo, order_id) == REFUNDED
+    monkeypatch.undo()
+    ledger = read_ledger(demo)
+    assert ledger.kinds(order_id, "amount_mismatch") == ["amount_mismatch"]  # for an operator, once
+    assert not ledger.settled and not ledger.live and not ledger.receipts
+    trade = trade_of(demo, order_id)
+    assert trade.refunded_fen == trade.amount_fen  # the money went back
+    assert sweep(demo) == 0  # nothing left for the sweep
+    _bills_are_paid_once_with_a_new_qr(demo, terminal, order_id)
