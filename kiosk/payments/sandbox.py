@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from ..database import in_writing_block, writing
 from ..domain.clock import utcnow
 from ..models import SandboxTrade
-from .base import CancelOutcome, InvalidNotification, Notification, TradeState, TradeStatus
+from .base import Callback, CancelOutcome, InvalidNotification, Notification, TradeState, TradeStatus
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,8 @@ class SandboxProvider:
             # a repeated cancel answers as the first did (a closer that died may be followed by the sweep)
             return CancelOutcome(refunded=trade.refunded_fen > 0)
 
-    def parse_notification(self, form: Mapping[str, str]) -> Notification:
+    def parse_notification(self, callback: Callback) -> Notification:
+        form = callback.form
         # compared as bytes: compare_digest refuses str with non-ASCII, and such a sign is simply wrong
         given = form.get("sign", "").encode("utf-8", "surrogatepass")
         if not given or not hmac.compare_digest(given, sign(form, self._key).encode()):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
 from enum import Enum
 
 from sqlalchemy import select, update
@@ -11,7 +10,7 @@ from sqlalchemy import select, update
 from ..domain.clock import utcnow
 from ..domain.orders import OrderStatus, Source
 from ..models import CallbackRefusal, PaymentOrder
-from ..payments.base import InvalidNotification, PaymentProvider, ProviderError, TradeState
+from ..payments.base import Callback, InvalidNotification, PaymentProvider, ProviderError, TradeState
 from .settlement import Recorded, mark_failed, record_payment, status_of
 from .uow import UnitOfWork
 
@@ -44,11 +43,11 @@ def count_refusal(uow: UnitOfWork, provider_name: str, reason: str, now: dt.date
     uow.run(bump)
 
 
-def handle_notification(uow: UnitOfWork, provider: PaymentProvider, form: Mapping[str, str]) -> Reply:
+def handle_notification(uow: UnitOfWork, provider: PaymentProvider, callback: Callback) -> Reply:
     """A provider's callback. An exception on the way propagates, nothing is committed, and the
     provider sends it again."""
     try:
-        note = provider.parse_notification(form)
+        note = provider.parse_notification(callback)
     except InvalidNotification as exc:
         count_refusal(uow, provider.name, exc.reason)
         return Reply.REFUSE

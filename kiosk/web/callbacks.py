@@ -5,6 +5,7 @@ from flask import Blueprint, abort, request
 
 from ..extensions import csrf
 from ..payments import notify_path, payments
+from ..payments.base import Callback
 from ..services.notifications import Reply, handle_notification
 from . import uow
 
@@ -19,7 +20,9 @@ def notify(provider_name: str):
     provider = payments().get(provider_name)
     if provider is None:
         abort(404)
-    reply = handle_notification(uow(), provider, request.form.to_dict())
+    # the raw body as it came (WeChat Pay signs the bytes); the form for providers that post one
+    callback = Callback(request.get_data(cache=True), dict(request.headers), request.form.to_dict())
+    reply = handle_notification(uow(), provider, callback)
     if reply is Reply.ACKNOWLEDGE:
         return provider.ack_body, 200, TEXT
     if reply is Reply.RETRY_LATER:

@@ -386,6 +386,7 @@ CRASH_SCRIPT = textwrap.dedent("""
     import kiosk.services.settlement as settlement
     from kiosk.extensions import db
     from kiosk.payments import provider as payment_provider
+    from kiosk.payments.base import Callback
     from kiosk.services.notifications import handle_notification
     from kiosk.services.uow import UnitOfWork
 
@@ -402,7 +403,7 @@ CRASH_SCRIPT = textwrap.dedent("""
         def die(*args, **kwargs):
             os._exit(1)
         settlement.receipt_number = die
-        handle_notification(UnitOfWork(db.session), provider, provider.notification_for(trade))
+        handle_notification(UnitOfWork(db.session), provider, Callback.of_form(provider.notification_for(trade)))
     os._exit(0)  # never reached
 """)
 
