@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.clock import local_today, utcnow
 from ..domain.orders import OrderStatus, Source
-from ..models import PaymentOrder, PaymentOrderItem, Visit
+from ..models import PaymentEvent, PaymentOrder, PaymentOrderItem, Visit
 from ..payments import notify_path
 from ..payments.base import PaymentProvider, ProviderError, TradeState
 from .dues import TakeOverRule, due_lines
@@ -134,6 +134,13 @@ def create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str, 
 # a take-over, then one more look: a racing terminal that took the bills meanwhile keeps them
 TAKE_OVER_ATTEMPTS = 2
 TAKEN_OVER = "taken over by another terminal"
+
+
+def was_taken_over(session: Session, order_id: int) -> bool:
+    """Whether another terminal's order took this cancelled order's bills (its QR was never scanned)."""
+    return session.scalar(select(PaymentEvent.id).where(
+        PaymentEvent.order_id == order_id, PaymentEvent.kind == OrderStatus.CANCELLED.value, PaymentEvent.detail == TAKEN_OVER,
+    ).limit(1)) is not None
 
 
 class _Held(Exception):

@@ -200,6 +200,9 @@ SCREENS = {
 def payment():
     order = _current_order()
     status = OrderStatus(order.status) if order is not None else None
+    if status is OrderStatus.CANCELLED and checkout.was_taken_over(uow().session, order.id):
+        # this QR was never scanned and another terminal took its items: say so, once
+        return render("kiosk/payment.html", order=order, screen="moved", remaining=0, form=ActionForm())
     if status in (None, OrderStatus.CANCELLED):
         return redirect(url_for("kiosk.dues"), code=303)
     if status is OrderStatus.PAID:

@@ -19,13 +19,13 @@ from sqlalchemy import select
 
 from kiosk.domain.clock import utcnow
 from kiosk.extensions import db
-from kiosk.models import PaymentEvent, PaymentOrder, SandboxTrade
+from kiosk.models import PaymentEvent
 from kiosk.services import checkout
 from kiosk.services.checkout import CheckoutError
 from tests.helpers import ZHAO_MIN
 from tests.services.conftest import (
     NOTIFY_URL, SETTINGS, Terminal, bills_of, buyer_pays, buyer_scans, close, poll, provider_of, read_ledger, run_together,
-    uow, wallet_token,
+    trade_of, uow, wallet_token,
 )
 
 CANCELLED, PAID, PENDING, REFUNDED = "cancelled", "paid", "pending", "refunded"
@@ -47,12 +47,6 @@ class Kiosk(Terminal):
             return self.order(bill_ids, now, settings)
         except CheckoutError as error:
             return error.reason
-
-
-def trade(app, order_id) -> SandboxTrade:
-    with app.app_context():
-        out_trade_no = db.session.get(PaymentOrder, order_id).out_trade_no
-        return db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no))
 
 
 def events(app, order_id) -> list[tuple[str, str]]:
@@ -97,7 +91,7 @@ def test_a_terminal_cancelling_and_ordering_again_every_few_seconds_keeps_the_bi
     assert sorted(bills_of(demo, seen_by_b[3])) == sorted(bills) and all(ledger.live[bill] == 1 for bill in bills)
     assert ("cancelled", "taken over by another terminal") in events(demo, taken)
     # A's trade is closed at the provider: its QR can no longer be paid, and A's screen says cancelled
-    assert trade(demo, taken).status == "TRADE_CLOSED" and not wallet_pays(demo, taken)
+    assert trade_of(demo, taken).status == "TRADE_CLOSED" and not wallet_pays(demo, taken)
     assert poll(demo, taken) == CANCELLED
 
 
@@ -117,7 +111,7 @@ def test_a_scanned_qr_is_never_taken_over_the_buyer_may_be_paying_right_now(demo
     held = a.order(bills, start)
     buyer_scans(demo, held)
     assert b.try_order(bills, start + dt.timedelta(minutes=2)) == "held_elsewhere"
-    assert read_ledger(demo).status(held) == PENDING and trade(demo, held).status == "WAIT_BUYER_PAY"
+    assert read_ledger(demo).status(held) == PENDING and trade_of(demo, held).status == "WAIT_BUYER_PAY"
     # and the buyer's payment goes through
     assert demo.test_client().post(NOTIFY_URL, data=buyer_pays(demo, held)).text == "success"
     assert read_ledger(demo).status(held) == PAID
@@ -157,7 +151,7 @@ def test_a_taken_over_order_paid_just_before_its_close_is_recorded_as_paid_not_l
     ledger = read_ledger(demo)
     assert list(ledger.orders) == [held] and ledger.status(held) == PAID and ledger.refund_due(held) == 0
     assert ledger.receipts == {held: 1} and all(ledger.settled_by[bill] == [held] for bill in bills)
-    assert (trade(demo, held).status, trade(demo, held).refunded_fen) == ("TRADE_SUCCESS", 0)  # the provider agrees
+    assert (trade_of(demo, held).status, trade_of(demo, held).refunded_fen) == ("TRADE_SUCCESS", 0)  # the provider agrees
 
 
 def test_a_taken_over_order_paid_while_its_trade_is_cancelled_is_refunded_and_the_bills_move_on(demo, monkeypatch):
@@ -180,7 +174,7 @@ def test_a_taken_over_order_paid_while_its_trade_is_cancelled_is_refunded_and_th
     assert isinstance(taker, int)
     ledger = read_ledger(demo)
     assert ledger.status(held) == REFUNDED and ledger.refund_due(held) == 0 and not ledger.receipts and not ledger.settled
-    assert (trade(demo, held).status, trade(demo, held).refunded_fen) == ("TRADE_CLOSED", trade(demo, held).amount_fen)
+    assert (trade_of(demo, held).status, trade_of(demo, held).refunded_fen) == ("TRADE_CLOSED", trade_of(demo, held).amount_fen)
     assert ledger.status(taker) == PENDING and all(ledger.live[bill] == 1 for bill in bills)
 
 
@@ -198,7 +192,7 @@ def test_terminals_racing_to_take_over_the_same_bills_leave_one_live_order(demo,
     ledger = read_ledger(demo)
     assert ledger.status(held) == CANCELLED and ledger.kinds(held, "cancelled") == ["cancelled"]
     assert ledger.status(orders[0]) == PENDING and all(ledger.live[bill] == 1 for bill in bills)
-    assert trade(demo, held).status == "TRADE_CLOSED"
+    assert trade_of(demo, held).status == "TRADE_CLOSED"
 
 
 def test_an_order_made_while_another_terminal_looks_is_never_taken_over_before_its_grace(demo, backend, monkeypatch):

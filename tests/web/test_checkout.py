@@ -275,3 +275,19 @@ def test_a_cancel_that_refunds_a_payment_nobody_has_recorded_yet_tells_the_citiz
     assert response.headers["Location"] == "/payment"  # not the list
     page = journey.get("/payment")
     assert 'id="refunded"' in page.text and 'id="pay-again"' in page.text
+
+
+def test_a_kiosk_whose_unscanned_qr_was_taken_over_says_the_payment_moved(demo, client):
+    """Another terminal took the items of a QR nobody scanned: this kiosk says so, once, instead of
+    going back to the list without a word."""
+    from tests.services.test_hostage_bills import GRACE, Kiosk
+
+    journey = Journey(client)
+    with demo.app_context():
+        order = journey.pay(ZHAO_MIN)
+        bills, created = [item.bill_id for item in order.items], order.created_at
+    Kiosk(demo, "BANK-1").identify(ZHAO_MIN).order(bills, created + GRACE + dt.timedelta(seconds=1))
+    page = journey.get("/payment")
+    assert page.status_code == 200 and 'id="moved"' in page.text
+    assert "<svg" not in page.text and 'id="poller"' not in page.text  # the QR is gone, nothing polls
+    assert 'href="/dues"' in page.text
