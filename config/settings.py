@@ -18,7 +18,40 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 
 ENVIRONMENTS = ("production", "development", "testing")
-PROVIDERS = ("sandbox",)  # Alipay and WeChat Pay come with the next issue
+PROVIDERS = ("sandbox", "alipay", "wechat")  # one per app for now: several on one screen come later
+
+ALIPAY_GATEWAY = "https://openapi.alipay.com/gateway.do"
+WECHAT_GATEWAY = "https://api.mch.weixin.qq.com"
+LOCAL_HOSTS = ("127.0.0.1", "localhost")  # where tests and the demo run the gateways' fakes
+APIV3_KEY_BYTES = 32
+
+# what each real provider needs: (setting, variable, kind, what it is). Keys come only from
+# files, never from a variable's value, so that they show in no process listing or crash report;
+# the settings hold the paths and build_provider reads the files.
+PROVIDER_SETTINGS = {
+    "alipay": (
+        ("ALIPAY_APP_ID", "KIOSK_ALIPAY_APP_ID", "text", "the APPID of the kiosk's app on the Alipay open platform"),
+        ("ALIPAY_APP_PRIVATE_KEY_FILE", "KIOSK_ALIPAY_APP_PRIVATE_KEY_FILE", "private_key",
+         "the app's RSA2 private key (PEM), whose public half is uploaded to the Alipay open platform"),
+        ("ALIPAY_PUBLIC_KEY_FILE", "KIOSK_ALIPAY_PUBLIC_KEY_FILE", "public_key",
+         "the Alipay public key (PEM) the open platform shows for the app"),
+        ("ALIPAY_GATEWAY", "KIOSK_ALIPAY_GATEWAY", "gateway", ALIPAY_GATEWAY),
+    ),
+    "wechat": (
+        ("WECHAT_MCHID", "KIOSK_WECHAT_MCHID", "text", "the merchant number (mchid) of the WeChat Pay merchant platform"),
+        ("WECHAT_APPID", "KIOSK_WECHAT_APPID", "text", "the AppID bound to the merchant number"),
+        # wechatpayv3 reads only PKCS#8 private and SubjectPublicKeyInfo public keys
+        ("WECHAT_PRIVATE_KEY_FILE", "KIOSK_WECHAT_PRIVATE_KEY_FILE", "pkcs8_private_key",
+         "the private key of the merchant API certificate (apiclient_key.pem)"),
+        ("WECHAT_CERT_SERIAL", "KIOSK_WECHAT_CERT_SERIAL", "text", "the serial number of the merchant API certificate"),
+        ("WECHAT_APIV3_KEY_FILE", "KIOSK_WECHAT_APIV3_KEY_FILE", "apiv3_key",
+         f"the APIv3 key ({APIV3_KEY_BYTES} characters) set on the merchant platform"),
+        ("WECHAT_PUBLIC_KEY_FILE", "KIOSK_WECHAT_PUBLIC_KEY_FILE", "spki_public_key",
+         "the WeChat Pay public key (PEM) downloaded from the merchant platform"),
+        ("WECHAT_PUBLIC_KEY_ID", "KIOSK_WECHAT_PUBLIC_KEY_ID", "text", "the id of the WeChat Pay public key (PUB_KEY_ID_...)"),
+        ("WECHAT_GATEWAY", "KIOSK_WECHAT_GATEWAY", "gateway", WECHAT_GATEWAY),
+    ),
+}
 
 # the public keys development runs on: production refuses every one of them
 DEV_DEFAULTS = {
@@ -40,6 +73,8 @@ VARIABLES = {
     "TRAINING_MODE": "KIOSK_TRAINING_MODE",
     "SANDBOX_NOTIFY": "KIOSK_SANDBOX_NOTIFY",
     "TRUSTED_HOSTS": "KIOSK_TRUSTED_HOSTS",
+    "PROVIDER_TIMEOUT_SECONDS": "KIOSK_PROVIDER_TIMEOUT_SECONDS",
+    **{setting: variable for entries in PROVIDER_SETTINGS.values() for setting, variable, _, _ in entries},
 }
 
 # limits on looking ID numbers up, in Flask-Limiter's notation ("10 per minute"; several
@@ -102,6 +137,11 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
         "TRAINING_MODE": _env_bool(environ, "KIOSK_TRAINING_MODE"),
         "SANDBOX_SIGNING_KEY": get("KIOSK_SANDBOX_SIGNING_KEY") or (DEV_DEFAULTS["SANDBOX_SIGNING_KEY"] if developing else None),
         "SANDBOX_NOTIFY": get("KIOSK_SANDBOX_NOTIFY", "http"),  # "http" or "off"
+        # the real providers' settings: key *file paths*, read when the provider is built
+        **{setting: (get(variable) or "").strip() or (default if kind == "gateway" else None)
+           for entries in PROVIDER_SETTINGS.values() for setting, variable, kind, default in entries},
+        # how long a call to a real provider's gateway may take before it counts as failed
+        "PROVIDER_TIMEOUT_SECONDS": _env_int(environ, "KIOSK_PROVIDER_TIMEOUT_SECONDS", 10),
         "ORDER_TTL_SECONDS": _env_int(environ, "KIOSK_ORDER_TTL_SECONDS", 180),
         "PROVIDER_QUERY_INTERVAL_SECONDS": _env_int(environ, "KIOSK_PROVIDER_QUERY_INTERVAL_SECONDS", 3),
         "POLL_INTERVAL_SECONDS": 1,
@@ -128,7 +168,11 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
     settings["ENV_NAME"] = env
     check_limits(settings)
 
-    if env == "production":
+    if env != "production":
+        problems = provider_problems(settings, production=False)
+        if problems:
+            raise SettingsError("the kiosk refuses to start:\n- " + "\n- ".join(problems))
+    else:
         check_production(settings)
         if "TRUSTED_HOSTS" not in (overrides or {}):
             # Flask answers 400 to any other Host header
@@ -138,7 +182,8 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
 
 def check_production(settings: Mapping) -> None:
     """Refuse to start production on a development default, a guessable key, the sandbox
-    outside training, or an address taken from requests. One message lists every problem."""
+    outside training, a half-configured provider, or an address taken from requests. One message
+    lists every problem."""
     problems: list[str] = []
     training = settings.get("TRAINING_MODE") is True
     provider = settings.get("PAYMENT_PROVIDER") or "sandbox"
@@ -168,22 +213,120 @@ def check_production(settings: Mapping) -> None:
             problems.append(f"KIOSK_TRUSTED_HOSTS has {host!r}: list host names only, separated by commas "
                             "(no scheme, port or path), e.g. kiosk.example.org,10.0.0.5")
 
-    if training and provider != "sandbox":
-        problems.append(f"KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDER is {provider!r}: "
-                        "training uses the sandbox only, so no real money can move")
-    elif not training and provider == "sandbox":
+    if not training and provider == "sandbox":
         problems.append("KIOSK_PAYMENT_PROVIDER is sandbox (the default when it is unset), whose wallet marks orders "
                         "paid without any money. Production takes it only in training mode: set KIOSK_TRAINING_MODE=on, "
-                        "and every screen and receipt says 'TRAINING: no real payment'. There is no real provider yet "
-                        "(Alipay and WeChat Pay come later), so today production starts only in training mode")
-    elif provider not in PROVIDERS:
-        problems.append(f"KIOSK_PAYMENT_PROVIDER is {provider!r}, which this version does not know "
-                        f"(known: {', '.join(PROVIDERS)}; real providers come later)")
+                        "and every screen and receipt says 'TRAINING: no real payment'. To take real money, set "
+                        "KIOSK_PAYMENT_PROVIDER=alipay or wechat and its keys (README, 'Real payment providers')")
+    problems.extend(provider_problems(settings, production=True))
     if settings.get("SANDBOX_NOTIFY") not in ("http", "off"):
         problems.append(f"KIOSK_SANDBOX_NOTIFY is {settings.get('SANDBOX_NOTIFY')!r}: use http or off")
 
     if problems:
         raise SettingsError("production refuses to start:\n- " + "\n- ".join(problems))
+
+
+def provider_problems(settings: Mapping, *, production: bool) -> list[str]:
+    """Every environment: the provider is one this version knows, training takes only the
+    sandbox, and a real provider has every setting, each key file holds a key of the right kind
+    and the gateway is https (http to this machine only outside production, for the fakes)."""
+    provider = settings.get("PAYMENT_PROVIDER") or "sandbox"
+    if provider not in PROVIDERS:
+        return [f"KIOSK_PAYMENT_PROVIDER is {provider!r}, which this version does not know "
+                f"(known: {', '.join(PROVIDERS)})"]
+    if provider == "sandbox":
+        return []
+    problems = []
+    if settings.get("TRAINING_MODE") is True:
+        problems.append(f"KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDER is {provider!r}: "
+                        "training uses the sandbox only, so no real money can move")
+    timeout = settings.get("PROVIDER_TIMEOUT_SECONDS")
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
+        problems.append(f"KIOSK_PROVIDER_TIMEOUT_SECONDS is {timeout!r}: give a whole number of seconds above 0, e.g. 10")
+    for setting, variable, kind, what in PROVIDER_SETTINGS[provider]:
+        value = settings.get(setting)
+        if kind == "gateway":
+            problem = gateway_problem(value, production=production, default=what)
+        elif not value:
+            problem = (f"is not set: give {what}" if kind == "text"
+                       else f"is not set: give the path of the file holding {what}, readable by the kiosk only (mode 600)")
+        elif kind == "text":
+            problem = None
+        else:
+            problem = key_file_problem(value, kind, what)
+        if problem:
+            problems.append(f"{variable} {problem}")
+    return problems
+
+
+def read_key_file(path: str) -> str:
+    """A key file's text, the way the provider is given it; raises OSError or ValueError."""
+    return Path(path).read_bytes().decode("ascii")
+
+
+def read_apiv3_key(path: str) -> str:
+    """The APIv3 key, without the line end an editor or ``echo`` leaves after it."""
+    return read_key_file(path).strip()
+
+
+def key_file_problem(path: str, kind: str, what: str) -> str | None:
+    """Why the file at ``path`` does not hold ``what``, or None. Never says anything of its content."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+
+    if not Path(path).exists():
+        return f"names {path!r}, which does not exist: give the path of the file holding {what}"
+    try:
+        text = read_key_file(path)
+    except OSError as exc:
+        return f"names {path!r}, which cannot be read ({exc.strerror or exc}): the kiosk's user must be able to read it (mode 600)"
+    except ValueError:
+        return f"names {path!r}, which is not a text file: it must hold {what}"
+    if kind == "apiv3_key":
+        length = len(read_apiv3_key(path).encode())
+        if length != APIV3_KEY_BYTES:
+            return f"names {path!r}, which holds {length} characters: the APIv3 key is exactly {APIV3_KEY_BYTES}"
+        return None
+    data = text.encode()
+    private = public = None
+    try:
+        private = load_pem_private_key(data, password=None)
+    except TypeError:
+        return f"names {path!r}, whose private key is encrypted with a password: store it unencrypted, mode 600"
+    except (ValueError, UnsupportedAlgorithm):
+        try:
+            public = load_pem_public_key(data)
+        except (ValueError, UnsupportedAlgorithm):
+            pass
+    if kind.endswith("private_key"):
+        if not isinstance(private, rsa.RSAPrivateKey):
+            found = "a public key" if public else "no RSA private key" if private is None else "a private key that is not RSA"
+            return f"names {path!r}, which holds {found}: it must hold {what}"
+        if kind == "pkcs8_private_key" and not text.lstrip().startswith("-----BEGIN PRIVATE KEY-----"):
+            return (f"names {path!r}, whose private key is not in PKCS#8 form (-----BEGIN PRIVATE KEY-----), the form "
+                    "WeChat Pay hands out and its SDK reads: convert it with openssl pkcs8 -topk8 -nocrypt")
+        return None
+    if not isinstance(public, rsa.RSAPublicKey):
+        found = ("a private key (keep it to yourself and give the public key)" if private
+                 else "no RSA public key" if public is None else "a public key that is not RSA")
+        return f"names {path!r}, which holds {found}: it must hold {what}"
+    if kind == "spki_public_key" and not text.lstrip().startswith("-----BEGIN PUBLIC KEY-----"):
+        return (f"names {path!r}, whose public key is not in the form -----BEGIN PUBLIC KEY----- that WeChat Pay hands "
+                "out and its SDK reads: convert it with openssl rsa -RSAPublicKey_in -pubout")
+    return None
+
+
+def gateway_problem(value, *, production: bool, default: str) -> str | None:
+    """Why ``value`` cannot be a provider's gateway, or None: https, or http to this machine
+    (the gateways' fakes) outside production."""
+    parts = urlsplit(value or "")
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS and not production:
+        return None
+    local = "" if production else f"; http only to {' or '.join(LOCAL_HOSTS)}"
+    return f"is {value!r}: give an https URL (unset, it is {default}){local}"
 
 
 def check_limits(settings: Mapping) -> None:

@@ -19,7 +19,8 @@ PUBLIC = "https://kiosk.example.org"
 
 
 def training_env(tmp_path) -> dict[str, str]:
-    """Everything production needs today: it starts only in training mode (no real provider yet)."""
+    """Everything production needs to start in training mode, on the sandbox (real providers:
+    tests/test_provider_settings.py)."""
     return {
         "KIOSK_SECRET_KEY": secrets.token_urlsafe(48),
         "KIOSK_ID_DIGEST_KEY": secrets.token_urlsafe(48),
@@ -123,7 +124,7 @@ def test_the_sandbox_is_refused_outside_training_mode(environ, provider, trainin
     assert message.count("\n- ") == 1
     assert "KIOSK_PAYMENT_PROVIDER is sandbox" in message
     assert "set KIOSK_TRAINING_MODE=on" in message
-    assert "today production starts only in training mode" in message
+    assert "set KIOSK_PAYMENT_PROVIDER=alipay or wechat and its keys" in message  # or take real money
 
 
 def test_training_mode_takes_the_sandbox_only(environ):
@@ -133,8 +134,8 @@ def test_training_mode_takes_the_sandbox_only(environ):
 
 def test_a_provider_this_version_does_not_know_is_refused(environ):
     environ.setenv("KIOSK_TRAINING_MODE", "off")
-    environ.setenv("KIOSK_PAYMENT_PROVIDER", "alipay")
-    assert "KIOSK_PAYMENT_PROVIDER is 'alipay', which this version does not know" in refusal()
+    environ.setenv("KIOSK_PAYMENT_PROVIDER", "paypal")
+    assert "KIOSK_PAYMENT_PROVIDER is 'paypal', which this version does not know" in refusal()
 
 
 def test_training_mode_must_say_on_or_off(environ):

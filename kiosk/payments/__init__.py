@@ -20,6 +20,25 @@ def build_provider(name: str, config, engine_source) -> PaymentProvider:
         from .sandbox import SandboxProvider
 
         return SandboxProvider(engine_source, config["SANDBOX_SIGNING_KEY"], config["SANDBOX_NOTIFY"])
+    # the key files are read here, once, when the app is built (config/settings.py checked them)
+    from config.settings import read_apiv3_key, read_key_file
+
+    if name == "alipay":
+        from .alipay import AlipayProvider
+
+        return AlipayProvider(app_id=config["ALIPAY_APP_ID"], app_private_key=read_key_file(config["ALIPAY_APP_PRIVATE_KEY_FILE"]),
+                              alipay_public_key=read_key_file(config["ALIPAY_PUBLIC_KEY_FILE"]),
+                              gateway_url=config["ALIPAY_GATEWAY"], timeout=config["PROVIDER_TIMEOUT_SECONDS"])
+    if name == "wechat":
+        from .wechat import WechatPayProvider
+
+        return WechatPayProvider(mchid=config["WECHAT_MCHID"], appid=config["WECHAT_APPID"],
+                                 private_key_pem=read_key_file(config["WECHAT_PRIVATE_KEY_FILE"]),
+                                 cert_serial_no=config["WECHAT_CERT_SERIAL"],
+                                 apiv3_key=read_apiv3_key(config["WECHAT_APIV3_KEY_FILE"]),
+                                 platform_public_key_pem=read_key_file(config["WECHAT_PUBLIC_KEY_FILE"]),
+                                 platform_public_key_id=config["WECHAT_PUBLIC_KEY_ID"],
+                                 gateway=config["WECHAT_GATEWAY"], timeout_s=config["PROVIDER_TIMEOUT_SECONDS"])
     raise ValueError(f"unknown payment provider {name!r}")
 
 
