@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..database import in_writing_block, writing
 from ..domain.clock import utcnow
+from ..domain.money import fen_of_yuan, yuan_of_fen
 from ..models import SandboxTrade
 from .base import Callback, CancelOutcome, InvalidNotification, Notification, TradeState, TradeStatus
 
@@ -103,7 +104,7 @@ class SandboxProvider:
             state = {TRADE_SUCCESS: TradeState.PAID, "TRADE_FINISHED": TradeState.PAID, TRADE_CLOSED: TradeState.CLOSED}[form["trade_status"]]
             if len(form["out_trade_no"]) > TRADE_NO_LENGTH or len(form["trade_no"]) > TRADE_NO_LENGTH:
                 raise ValueError("trade number")
-            return Notification(form["out_trade_no"], state, form["trade_no"], _fen(form["total_amount"]), form["notify_id"])
+            return Notification(form["out_trade_no"], state, form["trade_no"], fen_of_yuan(form["total_amount"]), form["notify_id"])
         except (KeyError, ValueError):
             raise InvalidNotification("malformed") from None
 
@@ -141,7 +142,7 @@ class SandboxProvider:
             "out_trade_no": trade.out_trade_no,
             "trade_no": trade.trade_no,
             "trade_status": trade.status,
-            "total_amount": f"{trade.amount_fen // 100}.{trade.amount_fen % 100:02d}",
+            "total_amount": yuan_of_fen(trade.amount_fen),
             "gmt_payment": f"{trade.finished_at or utcnow():%Y-%m-%d %H:%M:%S}",
             "sign_type": "HMAC-SHA256",
         }
@@ -160,10 +161,3 @@ class SandboxProvider:
             except OSError as exc:
                 log.warning("sandbox notify to merchant failed: %s", exc.__class__.__name__)
         return False
-
-
-def _fen(amount: str) -> int:
-    yuan_part, _, fen_part = amount.partition(".")
-    if not yuan_part.isdigit() or not (fen_part.isdigit() and len(fen_part) == 2):
-        raise ValueError("amount")
-    return int(yuan_part) * 100 + int(fen_part)

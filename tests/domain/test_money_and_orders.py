@@ -86,3 +86,18 @@ def test_only_pending_and_closing_orders_are_unfinished():
 def test_receipt_numbers_are_unique_per_order_and_dated_locally():
     assert receipt_number(dt.datetime(2026, 11, 22, 9, 30), 42) == "R2026112200000042"
     assert receipt_number(dt.datetime(2026, 11, 22), 1) != receipt_number(dt.datetime(2026, 11, 22), 2)
+
+
+@pytest.mark.parametrize("text, fen", [("0.01", 1), ("123.45", 12345), ("1366.88", 136688)])
+def test_provider_amounts_in_yuan_become_exact_fen_and_back(text, fen):
+    from kiosk.domain.money import fen_of_yuan, yuan_of_fen
+
+    assert fen_of_yuan(text) == fen and yuan_of_fen(fen) == text
+
+
+@pytest.mark.parametrize("text", ["1", "1.5", "1.234", " 1.00", "1e2", "01.00", "-1.00", "１.００", "", None])
+def test_an_amount_a_provider_would_not_write_is_refused_never_guessed(text):
+    from kiosk.domain.money import fen_of_yuan
+
+    with pytest.raises(ValueError):
+        fen_of_yuan(text)

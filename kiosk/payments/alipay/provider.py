@@ -34,6 +34,7 @@ from alipay.exceptions import AliPayException, AliPayValidationError
 from alipay.utils import AliPayConfig
 
 from ...domain.clock import LOCAL_ZONE, utcnow
+from ...domain.money import fen_of_yuan, yuan_of_fen
 from ..base import (
     Callback,
     CancelOutcome,
@@ -58,23 +59,7 @@ _TRADE_STATE = {
     "TRADE_FINISHED": TradeState.PAID,  # paid, and no longer refundable
     "TRADE_CLOSED": TradeState.CLOSED,  # unpaid and closed, or paid and fully refunded
 }
-_YUAN = re.compile(r"(-?)(0|[1-9][0-9]*)\.([0-9]{2})", re.ASCII)
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}", re.ASCII)
-
-
-def fen_of_yuan(text: str, *, signed: bool = False) -> int:
-    """"123.45" -> 12345, exactly; anything else (no two decimals, spaces, exponents) raises ValueError."""
-    match = _YUAN.fullmatch(text) if isinstance(text, str) else None
-    if match is None or (match.group(1) and not signed):
-        raise ValueError("not an amount in yuan with two decimals")
-    fen = int(match.group(2)) * 100 + int(match.group(3))
-    return -fen if match.group(1) else fen
-
-
-def yuan_of_fen(fen: int) -> str:
-    if not isinstance(fen, int) or isinstance(fen, bool) or fen < 0:
-        raise ValueError("an amount in fen is a non-negative integer")
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 class _Gateway(AliPay):
