@@ -228,3 +228,35 @@ class SandboxTrade(db.Model):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     refunded_fen: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Refund(db.Model):
+    """Money given back for an order, asked of the provider under our own request number.
+
+    The row is committed before the provider is asked, so a crash leaves it ``processing``
+    for ``flask refunds`` to follow up; the unique request number is what makes a retry ask
+    for the same refund, never a second one."""
+
+    __tablename__ = "refund"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("payment_order.id"), index=True)
+    out_request_no: Mapped[str] = mapped_column(String(64), unique=True)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(200), default="")  # short, never personal data
+    source: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default="processing", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="ck_refund_amount_positive"),)
+
+
+class SandboxRefund(db.Model):
+    """The sandbox provider's ledger of refunds (what Alipay keeps per out_request_no)."""
+
+    __tablename__ = "sandbox_refund"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    out_trade_no: Mapped[str] = mapped_column(String(64), index=True)
+    out_request_no: Mapped[str] = mapped_column(String(64), unique=True)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

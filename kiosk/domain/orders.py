@@ -18,7 +18,8 @@ Why the table looks as it does:
   the provider holds: it may still be recorded (CANCELLED/EXPIRED/FAILED -> PAID), but only
   after the provider confirms it, and the sweep may claim such an order again to close its
   trade (-> CLOSING, which ends in the same state, PAID or REFUNDED).
-- Staff refunds (PAID -> REFUNDED) come with the counter and back office.
+- A paid order becomes REFUNDED when the refund service has given all its money back
+  (``services.refunds``); staff refunds with four-eyes approval come with the counter.
 """
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ class Source(str, Enum):
     CANCEL = "cancel"  # the citizen's Cancel, or the terminal cancelling an order paid elsewhere
     EXPIRY = "expiry"  # the QR's deadline, noticed by the poll
     STAFF = "staff"  # a cashier or supervisor (counter payments, refunds: later issues)
+    REFUND = "refund"  # the refund service, on behalf of a person or the system, once the money is all back
 
 
 S = OrderStatus
@@ -80,7 +82,7 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderStatus], frozenset[Source]] = {
     **{(end, S.PAID): RECORDERS for end in UNPAID_ENDS},
     # the sweep closes such a trade again (and may find it paid or refund it)
     **{(end, S.CLOSING): frozenset({Source.SWEEP_CLOSE}) for end in UNPAID_ENDS},
-    (S.PAID, S.REFUNDED): frozenset({Source.STAFF}),
+    (S.PAID, S.REFUNDED): frozenset({Source.STAFF, Source.REFUND}),
 }
 
 

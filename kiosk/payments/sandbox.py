@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 from ..database import in_writing_block, writing
 from ..domain.clock import utcnow
 from ..domain.money import fen_of_yuan, yuan_of_fen
-from ..models import SandboxTrade
-from .base import Callback, CancelOutcome, InvalidNotification, Notification, TradeState, TradeStatus
+from ..models import SandboxRefund, SandboxTrade
+from .base import (Callback, CancelOutcome, InvalidNotification, Notification, ProviderError, RefundState, RefundStatus, TradeState,
+                   TradeStatus)
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,35 @@ class SandboxProvider:
                 trade.status, trade.finished_at = TRADE_CLOSED, utcnow()
             # a repeated cancel answers as the first did (a closer that died may be followed by the sweep)
             return CancelOutcome(refunded=trade.refunded_fen > 0)
+
+    def refund(self, out_trade_no: str, *, out_request_no: str, amount_fen: int, total_fen: int, reason: str) -> RefundStatus:
+        """Alipay's trade.refund: the same ``out_request_no`` answers the first refund again; never
+        more than the trade's amount minus what was refunded already."""
+        with self._writing() as session:
+            earlier = session.scalar(select(SandboxRefund).where(SandboxRefund.out_request_no == out_request_no))
+            if earlier is not None:
+                if earlier.out_trade_no != out_trade_no:
+                    raise ProviderError("refund request number used for another trade")
+                return RefundStatus(out_request_no, RefundState.SUCCESS, earlier.amount_fen)
+            trade = session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no).with_for_update())
+            if trade is None or trade.status != TRADE_SUCCESS:
+                # unpaid, or closed (a cancel that refunded the whole trade)
+                raise ProviderError("trade not refundable")
+            if amount_fen <= 0 or amount_fen > trade.amount_fen - trade.refunded_fen:
+                raise ProviderError("refund amount exceeds what is left of the trade")
+            session.add(SandboxRefund(out_trade_no=out_trade_no, out_request_no=out_request_no, amount_fen=amount_fen,
+                                      status="REFUND_SUCCESS"))
+            trade.refunded_fen += amount_fen
+        return RefundStatus(out_request_no, RefundState.SUCCESS, amount_fen)
+
+    def query_refund(self, out_trade_no: str, out_request_no: str) -> RefundStatus:
+        """A refund request that never arrived (or was refused) is answered as failed."""
+        with self._session() as session:
+            row = session.scalar(select(SandboxRefund).where(SandboxRefund.out_request_no == out_request_no,
+                                                             SandboxRefund.out_trade_no == out_trade_no))
+            if row is None:
+                return RefundStatus(out_request_no, RefundState.FAILED, 0)
+            return RefundStatus(out_request_no, RefundState.SUCCESS, row.amount_fen)
 
     def parse_notification(self, callback: Callback) -> Notification:
         form = callback.form

@@ -53,6 +53,15 @@ def release_bills(session: Session, order_id: int) -> None:
                     .execution_options(synchronize_session=False))
 
 
+def reopen_bills(session: Session, order_id: int, now: dt.datetime) -> None:
+    """The order's money went back: its bills are unpaid again and free for a new order, and its
+    receipt (kept for the record) is void."""
+    session.execute(update(PaymentOrderItem).where(PaymentOrderItem.order_id == order_id).values(live=False, settled=False)
+                    .execution_options(synchronize_session=False))
+    session.execute(update(Receipt).where(Receipt.order_id == order_id, Receipt.voided_at.is_(None)).values(voided_at=now)
+                    .execution_options(synchronize_session=False))
+
+
 def status_of(session: Session, order_id: int) -> OrderStatus:
     return OrderStatus(session.scalar(select(PaymentOrder.status).where(PaymentOrder.id == order_id)))
 

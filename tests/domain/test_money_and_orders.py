@@ -63,6 +63,13 @@ def test_the_sweep_asking_about_an_order_is_a_recorder_and_never_ends_a_close_a_
     assert not may(Source.RECONCILE, S.PENDING, S.CLOSING)
 
 
+def test_the_refund_service_only_ever_moves_a_paid_order_to_refunded():
+    """Once all the money is back: never a pending or closing order, never out of REFUNDED."""
+    assert {(current, target) for current, target in EVERY_PAIR if may(Source.REFUND, current, target)} == {(S.PAID, S.REFUNDED)}
+    assert from_states(Source.REFUND, S.REFUNDED) == {S.PAID}
+    assert may(Source.STAFF, S.PAID, S.REFUNDED)
+
+
 @pytest.mark.parametrize("current, target", EVERY_PAIR)
 def test_every_move_in_the_table_is_between_two_states_and_has_a_reason(current, target):
     sources = TRANSITIONS.get((current, target), frozenset())

@@ -1,0 +1,211 @@
+"""Refunds: money given back through the provider, never twice and never more than was paid.
+
+A refund is two units of work around one call to the provider:
+
+1. the ``Refund`` row is written (``processing``) and committed, after checking the amount
+   against what is still refundable, with the order row locked so that racing requests see
+   each other; a crash after this leaves a row for :func:`follow_refunds`;
+2. the provider is asked, under our request number (the same number never refunds twice);
+3. its answer is recorded. When the refunds that succeeded reach the order's total, the order
+   becomes REFUNDED: its bills are unpaid again (free for a new order) and its receipt void.
+
+A provider that cannot be reached leaves the refund ``processing``: we do not know whether the
+money went back, so :func:`follow_refunds` asks about it later.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ..domain.clock import utcnow
+from ..domain.orders import OrderStatus, Source
+from ..models import PaymentOrder, Refund
+from ..payments.base import PaymentProvider, ProviderError, RefundState, RefundStatus
+from .settlement import log_event, move, reopen_bills
+from .uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# a processing refund younger than this may still be waiting for the provider's answer in its
+# own request: follow_refunds leaves it alone
+FOLLOW_AFTER = dt.timedelta(minutes=1)
+AUTOMATIC_REASON = "paid twice: money for bills already paid"
+
+
+class RefundRefused(Exception):
+    """A refund that may not be asked for. ``code``: not_found, other_provider, not_paid,
+    nothing_left, bad_amount, too_much, other_order."""
+
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+
+
+def automatic_request_no(order_id: int) -> str:
+    """The request number of the automatic refund of ``order_id``: one per order, so a second
+    run of the sweep asks for the same refund again, never another."""
+    return f"AUTO-{order_id}"
+
+
+def _not_failed_fen(session: Session, order_id: int) -> int:
+    return session.scalar(select(func.coalesce(func.sum(Refund.amount_fen), 0))
+                          .where(Refund.order_id == order_id, Refund.state != RefundState.FAILED.value))
+
+
+def available_fen(session: Session, order_id: int) -> int:
+    """What may still be refunded: a paid order's total minus its refunds that did not fail."""
+    order = session.get(PaymentOrder, order_id, populate_existing=True)
+    if order is None or order.status != OrderStatus.PAID.value:
+        return 0
+    return max(order.total_fen - _not_failed_fen(session, order_id), 0)
+
+
+def _lock_order(session: Session, order_id: int) -> PaymentOrder | None:
+    """The order row, locked until the commit (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    serialises writers): racing refunds of one order see each other's rows."""
+    return session.scalar(select(PaymentOrder).where(PaymentOrder.id == order_id).with_for_update()
+                          .execution_options(populate_existing=True))
+
+
+def _open(session: Session, order_id: int, amount_fen: int, reason: str, source: Source, provider_name: str,
+          out_request_no: str | None, now: dt.datetime) -> tuple[Refund, bool]:
+    """Unit of work 1: the Refund row, or the earlier one of the same request number. Returns
+    (refund, whether it is new)."""
+    if out_request_no is not None:
+        earlier = session.scalar(select(Refund).where(Refund.out_request_no == out_request_no))
+        if earlier is not None:
+            if earlier.order_id != order_id:
+                raise RefundRefused("other_order", f"{out_request_no} belongs to another order")
+            return earlier, False
+    order = _lock_order(session, order_id)
+    if order is None:
+        raise RefundRefused("not_found", f"no order {order_id}")
+    if order.provider != provider_name:
+        raise RefundRefused("other_provider", f"order {order_id} was paid through {order.provider}")
+    if order.status != OrderStatus.PAID.value:
+        raise RefundRefused("not_paid", f"order {order_id} is {order.status}")
+    available = order.total_fen - _not_failed_fen(session, order_id)
+    if available <= 0:
+        raise RefundRefused("nothing_left", f"order {order_id} has nothing left to refund")
+    if amount_fen <= 0:
+        raise RefundRefused("bad_amount", "a refund is more than 0 fen")
+    if amount_fen > available:
+        raise RefundRefused("too_much", f"{amount_fen} fen asked, {available} fen refundable")
+    if out_request_no is None:
+        count = session.scalar(select(func.count(Refund.id)).where(Refund.order_id == order_id))
+        out_request_no = f"R{order_id}-{count + 1}"
+    refund = Refund(order_id=order_id, out_request_no=out_request_no, amount_fen=amount_fen, reason=reason[:200],
+                    source=source.value, state=RefundState.PROCESSING.value, created_at=now)
+    session.add(refund)
+    log_event(session, order_id, "refund_requested", source, f"{out_request_no}: {amount_fen} fen, {reason}")
+    session.flush()  # a racing request of the same number fails here, inside the retry
+    return refund, True
+
+
+def _finish(session: Session, refund_id: int, answer: RefundStatus, now: dt.datetime) -> Refund:
+    """Unit of work 2: record the provider's answer; the order is REFUNDED once all its money is back.
+
+    The provider's word wins: a refund it reports as done counts even if we had marked it failed
+    (an answer that arrived after a follow-up found nothing)."""
+    refund = session.get(Refund, refund_id, populate_existing=True)
+    order = _lock_order(session, refund.order_id)
+    if answer.state is RefundState.PROCESSING:
+        return refund
+    if answer.state is RefundState.FAILED:
+        changed = session.execute(update(Refund).where(Refund.id == refund_id, Refund.state == RefundState.PROCESSING.value)
+                                  .values(state=RefundState.FAILED.value, finished_at=now)
+                                  .execution_options(synchronize_session=False)).rowcount
+        if changed:
+            log_event(session, order.id, "refund_failed", Source.REFUND, f"{refund.out_request_no}: {refund.amount_fen} fen")
+        session.refresh(refund)
+        return refund
+    changed = session.execute(update(Refund).where(Refund.id == refund_id, Refund.state != RefundState.SUCCESS.value)
+                              .values(state=RefundState.SUCCESS.value, finished_at=now)
+                              .execution_options(synchronize_session=False)).rowcount
+    session.refresh(refund)
+    if not changed:
+        return refund
+    if refund.out_request_no == automatic_request_no(order.id):
+        order.refund_due_fen = 0
+    refunded = session.scalar(select(func.coalesce(func.sum(Refund.amount_fen), 0))
+                              .where(Refund.order_id == order.id, Refund.state == RefundState.SUCCESS.value))
+    if refunded >= order.total_fen and move(session, order.id, OrderStatus.REFUNDED, Source.REFUND, finished_at=now):
+        reopen_bills(session, order.id, now)
+        log_event(session, order.id, "refunded", Source.REFUND, f"{refund.out_request_no}: {refunded} fen in all")
+    else:
+        log_event(session, order.id, "refund", Source.REFUND, f"{refund.out_request_no}: {refund.amount_fen} fen")
+    return refund
+
+
+def _record(uow: UnitOfWork, refund_id: int, answer: RefundStatus, now: dt.datetime) -> Refund:
+    return uow.run(lambda session: _finish(session, refund_id, answer, now))
+
+
+def request_refund(uow: UnitOfWork, order_id: int, amount_fen: int, reason: str, source: Source, provider: PaymentProvider,
+                   out_request_no: str | None = None, now: dt.datetime | None = None) -> Refund:
+    """The use case: give ``amount_fen`` of ``order_id`` back. Raises :class:`RefundRefused`.
+
+    The same ``out_request_no`` again returns the refund it made, without asking the provider."""
+    now = now or utcnow()
+    refund, new = uow.run(lambda session: _open(session, order_id, amount_fen, reason, source, provider.name, out_request_no, now))
+    if not new:
+        return refund
+    order = uow.session.get(PaymentOrder, order_id)
+    refund_id, request_no, amount, out_trade_no, total_fen = (refund.id, refund.out_request_no, refund.amount_fen,
+                                                              order.out_trade_no, order.total_fen)
+    uow.idle()
+    try:
+        answer = provider.refund(out_trade_no, out_request_no=request_no, amount_fen=amount, total_fen=total_fen, reason=reason)
+    except ProviderError as exc:
+        # we do not know whether the money went back: follow_refunds asks later
+        log.warning("refund %s: provider did not answer (%s); left processing", request_no, exc)
+        return uow.session.get(Refund, refund_id)
+    return _record(uow, refund_id, answer, utcnow())
+
+
+def follow_refunds(uow: UnitOfWork, provider: PaymentProvider, now: dt.datetime | None = None) -> int:
+    """Ask the provider about every refund still processing (one a crash or a timeout left
+    behind) and record its end. Returns how many it asked about."""
+    now = now or utcnow()
+    session = uow.session
+    rows = session.execute(select(Refund.id, Refund.out_request_no, PaymentOrder.out_trade_no).join(PaymentOrder)
+                           .where(Refund.state == RefundState.PROCESSING.value, Refund.created_at <= now - FOLLOW_AFTER,
+                                  PaymentOrder.provider == provider.name).order_by(Refund.id)).all()
+    uow.idle()
+    for refund_id, out_request_no, out_trade_no in rows:
+        try:
+            answer = provider.query_refund(out_trade_no, out_request_no)
+            _record(uow, refund_id, answer, now)
+        except Exception:  # noqa: BLE001 - one troubled refund must not hide the others
+            session.rollback()
+            log.exception("follow_refunds: refund %s left for the next run", out_request_no)
+    return len(rows)
+
+
+def refund_what_is_due(uow: UnitOfWork, provider: PaymentProvider, now: dt.datetime | None = None) -> int:
+    """Give back, automatically, money paid for bills another order had paid (``refund_due_fen``):
+    one refund per order under a fixed request number, so running this twice refunds once.
+    Returns how many orders it asked a refund for."""
+    now = now or utcnow()
+    session = uow.session
+    rows = session.execute(select(PaymentOrder.id, PaymentOrder.refund_due_fen).where(
+        PaymentOrder.provider == provider.name, PaymentOrder.status == OrderStatus.PAID.value, PaymentOrder.refund_due_fen > 0,
+    ).order_by(PaymentOrder.id)).all()
+    uow.idle()
+    asked = 0
+    for order_id, due in rows:
+        try:
+            refund = request_refund(uow, order_id, due, AUTOMATIC_REASON, Source.REFUND, provider,
+                                    out_request_no=automatic_request_no(order_id), now=now)
+            if refund.state == RefundState.FAILED.value:
+                log.warning("refund_what_is_due: refund %s failed; an operator must look at order %s", refund.out_request_no, order_id)
+            asked += 1
+        except RefundRefused as exc:
+            log.warning("refund_what_is_due: order %s: %s", order_id, exc)
+        except Exception:  # noqa: BLE001
+            session.rollback()
+            log.exception("refund_what_is_due: order %s left for the next run", order_id)
+    return asked
