@@ -85,3 +85,42 @@ def register_commands(app: Flask) -> None:
         cfg = current_app.config
         idle = dt.timedelta(seconds=cfg["IDLE_SECONDS"] + cfg["IDLE_WARNING_SECONDS"] + cfg["IDLE_GRACE_SECONDS"])
         click.echo(f"{purge_idle(UnitOfWork(db.session), idle)} idle sessions destroyed")
+
+    @app.cli.command("refund")
+    @click.argument("order_id", type=int)
+    @click.option("--amount", type=int, default=None, help="Fen to give back (default: all that is still refundable).")
+    @click.option("--reason", required=True, help="Why, in a few words (no personal data).")
+    def refund(order_id, amount, reason):
+        """Give a paid order's money back through its provider, in full or in part."""
+        from .domain.money import yuan
+        from .domain.orders import Source
+        from .models import PaymentOrder
+        from .payments import payments
+        from .services.refunds import RefundRefused, available_fen, request_refund
+
+        uow = UnitOfWork(db.session)
+        order = db.session.get(PaymentOrder, order_id)
+        provider = payments().get(order.provider) if order is not None else None
+        if order is not None and provider is None:
+            raise click.ClickException(f"refund refused (other_provider): order {order_id} was paid through {order.provider}")
+        if amount is None:
+            amount = available_fen(db.session, order_id)
+        db.session.rollback()
+        try:
+            done = request_refund(uow, order_id, amount, reason, Source.STAFF, provider or payments().default)
+        except RefundRefused as exc:
+            raise click.ClickException(f"refund refused ({exc})") from exc
+        left = available_fen(db.session, order_id)
+        db.session.rollback()
+        click.echo(f"refund {done.out_request_no}: {done.state}, {yuan(done.amount_fen)} yuan; still refundable {yuan(left)} yuan")
+
+    @app.cli.command("refunds")
+    def refunds():
+        """Give back money paid twice, then follow every refund the provider has not finished."""
+        from .payments import provider
+        from .services.refunds import follow_refunds, refund_what_is_due
+
+        uow = UnitOfWork(db.session)
+        due = refund_what_is_due(uow, provider())
+        followed = follow_refunds(uow, provider())
+        click.echo(f"{due} refunds of money paid twice asked for, {followed} unfinished refunds followed")

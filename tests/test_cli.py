@@ -37,3 +37,49 @@ def test_init_db_and_seed_demo_are_safe_to_run_twice(app, runner):
 def test_reconcile_reports_what_it_looked_at(demo, runner):
     assert "0 pending orders looked at" in runner.invoke(args=["reconcile"]).output
 
+
+
+def _paid_sandbox_order(app) -> tuple[int, int]:
+    from tests.helpers import ZHAO_MIN
+    from tests.services.conftest import Terminal, buyer_pays, poll
+
+    order_id = Terminal(app).identify(ZHAO_MIN).checkout()
+    buyer_pays(app, order_id)
+    assert poll(app, order_id) == "paid"
+    with app.app_context():
+        from kiosk.models import PaymentOrder
+
+        return order_id, db.session.get(PaymentOrder, order_id).total_fen
+
+
+def test_refund_gives_part_then_the_rest_back_and_refuses_more(demo, runner):
+    from kiosk.domain.money import yuan
+
+    order_id, total = _paid_sandbox_order(demo)
+    part = runner.invoke(args=["refund", str(order_id), "--amount", "100", "--reason", "overpaid"])
+    assert part.exit_code == 0, part.output
+    assert f"refund R{order_id}-1: success, 1.00 yuan; still refundable {yuan(total - 100)} yuan" in part.output
+    too_much = runner.invoke(args=["refund", str(order_id), "--amount", str(total), "--reason", "again"])
+    assert too_much.exit_code == 1 and "too_much" in too_much.output
+    rest = runner.invoke(args=["refund", str(order_id), "--reason", "citizen asked"])
+    assert rest.exit_code == 0 and f"success, {yuan(total - 100)} yuan; still refundable 0.00 yuan" in rest.output
+    nothing = runner.invoke(args=["refund", str(order_id), "--reason", "once more"])
+    assert nothing.exit_code == 1 and "not_paid" in nothing.output
+
+
+def test_refund_refuses_an_order_paid_elsewhere_or_unknown_and_needs_a_reason(demo, runner):
+    from kiosk.models import PaymentOrder
+
+    with demo.app_context():
+        counter = db.session.scalar(select(PaymentOrder.id).where(PaymentOrder.provider == "counter").limit(1))
+    elsewhere = runner.invoke(args=["refund", str(counter), "--reason", "x"])
+    assert elsewhere.exit_code == 1 and "other_provider" in elsewhere.output
+    unknown = runner.invoke(args=["refund", "999999", "--reason", "x"])
+    assert unknown.exit_code == 1 and "not_found" in unknown.output
+    assert runner.invoke(args=["refund", "1"]).exit_code == 2  # --reason is required
+
+
+def test_refunds_reports_what_it_did_on_the_demo_data(demo, runner):
+    result = runner.invoke(args=["refunds"])
+    assert result.exit_code == 0
+    assert "0 refunds of money paid twice asked for, 0 unfinished refunds followed" in result.output
