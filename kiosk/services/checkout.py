@@ -25,8 +25,7 @@ from .dues import TakeOverRule, due_lines
 from .qrcodes import qr_svg
 from .settlement import Recorded, end_unpaid, log_event, mark_failed, move, record_payment, release_bills
 from .uow import UnitOfWork
-from .visits import TOUCH_EVERY
-from .visits import _digest as token_digest
+from .visits import token_digest, touch
 
 log = logging.getLogger(__name__)
 
@@ -348,12 +347,8 @@ def quiet_poll(uow: UnitOfWork, token: str | None, query_interval: dt.timedelta,
     state = poll_state(uow.session, token)
     if state is None or not state.waiting(now, query_interval, max_idle):
         return False
-    if now - state.last_seen_at >= TOUCH_EVERY:
-        # the QR screen has no idle timer: its polls tell the server that someone is still there
-        with uow:
-            uow.session.execute(update(Visit).where(Visit.id == state.visit_id).values(last_seen_at=now)
-                                .execution_options(synchronize_session=False))
-            uow.commit()
+    # the QR screen has no idle timer: its polls tell the server that someone is still there
+    touch(uow, state.visit_id, state.last_seen_at, now)
     return True
 
 

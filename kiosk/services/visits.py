@@ -17,7 +17,8 @@ from .uow import UnitOfWork
 TOUCH_EVERY = dt.timedelta(seconds=5)
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """What the database keeps of a visit's token: its SHA-256, never the token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -41,8 +42,8 @@ def start_visit(uow: UnitOfWork, terminal_code: str, old_token: str | None = Non
 
     def work(session):
         if old_token:
-            session.execute(delete(Visit).where(Visit.token_digest == _digest(old_token)))
-        session.add(Visit(token_digest=_digest(token), terminal_id=terminal_id(session, terminal_code)))
+            session.execute(delete(Visit).where(Visit.token_digest == token_digest(old_token)))
+        session.add(Visit(token_digest=token_digest(token), terminal_id=terminal_id(session, terminal_code)))
 
     uow.run(work)
     return token
@@ -54,25 +55,32 @@ def load_visit(uow: UnitOfWork, token: str | None, max_idle: dt.timedelta, now: 
         return None
     now = now or utcnow()
     session = uow.session
-    visit = session.scalar(select(Visit).where(Visit.token_digest == _digest(token)))
+    visit = session.scalar(select(Visit).where(Visit.token_digest == token_digest(token)))
     if visit is None:
         return None
     if now - visit.last_seen_at > max_idle:
         end_visit(uow, token)
         return None
-    if now - visit.last_seen_at >= TOUCH_EVERY:
-        visit_id = visit.id
-        with uow:
-            session.execute(update(Visit).where(Visit.id == visit_id).values(last_seen_at=now)
-                            .execution_options(synchronize_session=False))
-            uow.commit()
-        visit = session.get(Visit, visit_id)
+    if touch(uow, visit.id, visit.last_seen_at, now):
+        visit = session.get(Visit, visit.id)
     return visit
+
+
+def touch(uow: UnitOfWork, visit_id: int, last_seen_at: dt.datetime, now: dt.datetime) -> bool:
+    """Note that the citizen is still there, at most every ``TOUCH_EVERY`` (polls come every
+    second). Returns whether it wrote."""
+    if now - last_seen_at < TOUCH_EVERY:
+        return False
+    with uow:
+        uow.session.execute(update(Visit).where(Visit.id == visit_id).values(last_seen_at=now)
+                            .execution_options(synchronize_session=False))
+        uow.commit()
+    return True
 
 
 def end_visit(uow: UnitOfWork, token: str) -> None:
     with uow:
-        uow.session.execute(delete(Visit).where(Visit.token_digest == _digest(token)))
+        uow.session.execute(delete(Visit).where(Visit.token_digest == token_digest(token)))
         uow.commit()
 
 
