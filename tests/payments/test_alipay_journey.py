@@ -6,27 +6,15 @@ import pytest
 
 from kiosk.extensions import db
 from kiosk.models import PaymentOrder, Receipt
-from tests.fakes.alipay_gateway import FakeAlipayGateway, new_key, private_pem, public_pem
+from tests.fakes.alipay_gateway import new_key, private_pem, public_pem
 from tests.helpers import ZHAO_MIN, Journey
-
-APP_ID = "2021000000000001"
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return {"app": new_key(), "alipay": new_key()}
-
-
-@pytest.fixture
-def gateway(keys):
-    fake = FakeAlipayGateway(app_id=APP_ID, app_public_key=public_pem(keys["app"]), alipay_private_key=keys["alipay"]).start()
-    yield fake
-    fake.stop()
+from tests.payments.conftest import APP_ID
 
 
 @pytest.fixture
 def app_config(monkeypatch, tmp_path, keys, gateway):
-    """The testing settings, with Alipay (its key files and the fake's address) as the provider."""
+    """The testing settings, with Alipay (its key files and the fake's address) as the provider;
+    ``keys`` and ``gateway`` are this folder's fixtures, as the adapter's own tests use them."""
     for name, text in (("app_private.pem", private_pem(keys["app"])), ("alipay_public.pem", public_pem(keys["alipay"]))):
         (tmp_path / name).write_text(text)
     for name, value in {"KIOSK_PAYMENT_PROVIDER": "alipay", "KIOSK_ALIPAY_APP_ID": APP_ID,
