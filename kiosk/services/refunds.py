@@ -50,9 +50,15 @@ def automatic_request_no(order_id: int) -> str:
     return f"AUTO-{order_id}"
 
 
-def _not_failed_fen(session: Session, order_id: int) -> int:
-    return session.scalar(select(func.coalesce(func.sum(Refund.amount_fen), 0))
-                          .where(Refund.order_id == order_id, Refund.state != RefundState.FAILED.value))
+def _refunded_fen(session: Session, order_id: int, *, succeeded_only: bool = False) -> int:
+    """The refunds of ``order_id``: those that succeeded, or (by default) all but the failed ones."""
+    state = Refund.state == RefundState.SUCCESS.value if succeeded_only else Refund.state != RefundState.FAILED.value
+    return session.scalar(select(func.coalesce(func.sum(Refund.amount_fen), 0)).where(Refund.order_id == order_id, state))
+
+
+def _left_to_refund(session: Session, order: PaymentOrder) -> int:
+    """A paid order's total minus its refunds that did not fail (what the provider could still give back)."""
+    return order.total_fen - _refunded_fen(session, order.id)
 
 
 def available_fen(session: Session, order_id: int) -> int:
@@ -60,7 +66,7 @@ def available_fen(session: Session, order_id: int) -> int:
     order = session.get(PaymentOrder, order_id, populate_existing=True)
     if order is None or order.status != OrderStatus.PAID.value:
         return 0
-    return max(order.total_fen - _not_failed_fen(session, order_id), 0)
+    return max(_left_to_refund(session, order), 0)
 
 
 def _lock_order(session: Session, order_id: int) -> PaymentOrder | None:
@@ -87,7 +93,7 @@ def _open(session: Session, order_id: int, amount_fen: int, reason: str, source:
         raise RefundRefused("other_provider", f"order {order_id} was paid through {order.provider}")
     if order.status != OrderStatus.PAID.value:
         raise RefundRefused("not_paid", f"order {order_id} is {order.status}")
-    available = order.total_fen - _not_failed_fen(session, order_id)
+    available = _left_to_refund(session, order)
     if available <= 0:
         raise RefundRefused("nothing_left", f"order {order_id} has nothing left to refund")
     if amount_fen <= 0:
@@ -130,8 +136,7 @@ def _finish(session: Session, refund_id: int, answer: RefundStatus, now: dt.date
         return refund
     if refund.out_request_no == automatic_request_no(order.id):
         order.refund_due_fen = 0
-    refunded = session.scalar(select(func.coalesce(func.sum(Refund.amount_fen), 0))
-                              .where(Refund.order_id == order.id, Refund.state == RefundState.SUCCESS.value))
+    refunded = _refunded_fen(session, order.id, succeeded_only=True)
     if refunded >= order.total_fen and move(session, order.id, OrderStatus.REFUNDED, Source.REFUND, finished_at=now):
         reopen_bills(session, order.id, now)
         log_event(session, order.id, "refunded", Source.REFUND, f"{refund.out_request_no}: {refunded} fen in all")
