@@ -69,7 +69,7 @@ VARIABLES = {
     "SANDBOX_SIGNING_KEY": "KIOSK_SANDBOX_SIGNING_KEY",
     "SQLALCHEMY_DATABASE_URI": "KIOSK_DATABASE_URL",
     "PUBLIC_BASE_URL": "KIOSK_PUBLIC_BASE_URL",
-    "PAYMENT_PROVIDER": "KIOSK_PAYMENT_PROVIDER",
+    "PAYMENT_PROVIDERS": "KIOSK_PAYMENT_PROVIDERS",
     "TRAINING_MODE": "KIOSK_TRAINING_MODE",
     "SANDBOX_NOTIFY": "KIOSK_SANDBOX_NOTIFY",
     "TRUSTED_HOSTS": "KIOSK_TRUSTED_HOSTS",
@@ -132,7 +132,8 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
         # never taken from a request's Host header
         "PUBLIC_BASE_URL": (get("KIOSK_PUBLIC_BASE_URL") or "").rstrip("/")
         or (TESTING_PUBLIC_BASE_URL if env == "testing" else DEV_PUBLIC_BASE_URL if developing else None),
-        "PAYMENT_PROVIDER": get("KIOSK_PAYMENT_PROVIDER") or "sandbox",
+        # the apps a citizen may pay with, one QR code each, side by side in this order
+        "PAYMENT_PROVIDERS": _providers(environ),
         # the sandbox in front of citizens: every screen and receipt says no real payment happens
         "TRAINING_MODE": _env_bool(environ, "KIOSK_TRAINING_MODE"),
         "SANDBOX_SIGNING_KEY": get("KIOSK_SANDBOX_SIGNING_KEY") or (DEV_DEFAULTS["SANDBOX_SIGNING_KEY"] if developing else None),
@@ -180,19 +181,25 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
     return settings
 
 
+def _providers(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """``KIOSK_PAYMENT_PROVIDERS`` (comma-separated), else the older single ``KIOSK_PAYMENT_PROVIDER``, else the sandbox."""
+    listed = environ.get("KIOSK_PAYMENT_PROVIDERS") or environ.get("KIOSK_PAYMENT_PROVIDER") or "sandbox"
+    return tuple(name.strip() for name in listed.split(",") if name.strip()) or ("sandbox",)
+
+
 def check_production(settings: Mapping) -> None:
     """Refuse to start production on a development default, a guessable key, the sandbox
     outside training, a half-configured provider, or an address taken from requests. One message
     lists every problem."""
     problems: list[str] = []
     training = settings.get("TRAINING_MODE") is True
-    provider = settings.get("PAYMENT_PROVIDER") or "sandbox"
+    providers = settings.get("PAYMENT_PROVIDERS") or ("sandbox",)
 
     if not settings.get("SQLALCHEMY_DATABASE_URI"):
         problems.append("KIOSK_DATABASE_URL is not set: give the database every instance and cron job share, "
                         "e.g. postgresql+psycopg://kiosk@db/kiosk")
 
-    keys = ["SECRET_KEY", "ID_DIGEST_KEY"] + (["SANDBOX_SIGNING_KEY"] if provider == "sandbox" else [])
+    keys = ["SECRET_KEY", "ID_DIGEST_KEY"] + (["SANDBOX_SIGNING_KEY"] if "sandbox" in providers else [])
     for key in keys:
         problem = secret_problem(settings.get(key))
         if problem:
@@ -213,11 +220,11 @@ def check_production(settings: Mapping) -> None:
             problems.append(f"KIOSK_TRUSTED_HOSTS has {host!r}: list host names only, separated by commas "
                             "(no scheme, port or path), e.g. kiosk.example.org,10.0.0.5")
 
-    if not training and provider == "sandbox":
-        problems.append("KIOSK_PAYMENT_PROVIDER is sandbox (the default when it is unset), whose wallet marks orders "
+    if not training and "sandbox" in providers:
+        problems.append("KIOSK_PAYMENT_PROVIDERS is sandbox (the default when it is unset), whose wallet marks orders "
                         "paid without any money. Production takes it only in training mode: set KIOSK_TRAINING_MODE=on, "
                         "and every screen and receipt says 'TRAINING: no real payment'. To take real money, set "
-                        "KIOSK_PAYMENT_PROVIDER=alipay or wechat and its keys (README, 'Real payment providers')")
+                        "KIOSK_PAYMENT_PROVIDERS=alipay,wechat (or one of them) and their keys (README, 'Real payment providers')")
     problems.extend(provider_problems(settings, production=True))
     if settings.get("SANDBOX_NOTIFY") not in ("http", "off"):
         problems.append(f"KIOSK_SANDBOX_NOTIFY is {settings.get('SANDBOX_NOTIFY')!r}: use http or off")
@@ -227,22 +234,36 @@ def check_production(settings: Mapping) -> None:
 
 
 def provider_problems(settings: Mapping, *, production: bool) -> list[str]:
-    """Every environment: the provider is one this version knows, training takes only the
-    sandbox, and a real provider has every setting, each key file holds a key of the right kind
-    and the gateway is https (http to this machine only outside production, for the fakes)."""
-    provider = settings.get("PAYMENT_PROVIDER") or "sandbox"
-    if provider not in PROVIDERS:
-        return [f"KIOSK_PAYMENT_PROVIDER is {provider!r}, which this version does not know "
-                f"(known: {', '.join(PROVIDERS)})"]
-    if provider == "sandbox":
+    """Every environment: each provider is one this version knows, listed once; training takes
+    only the sandbox, alone; and a real provider has every setting, each key file holds a key
+    of the right kind and the gateway is https (http to this machine only outside production,
+    for the fakes)."""
+    providers = settings.get("PAYMENT_PROVIDERS") or ("sandbox",)
+    unknown = [name for name in providers if name not in PROVIDERS]
+    if unknown:
+        return [f"KIOSK_PAYMENT_PROVIDERS has {name!r}, which this version does not know (known: {', '.join(PROVIDERS)})"
+                for name in unknown]
+    if len(set(providers)) != len(providers):
+        return [f"KIOSK_PAYMENT_PROVIDERS lists a provider twice: {','.join(providers)}"]
+    if "sandbox" in providers and len(providers) > 1:
+        return [f"KIOSK_PAYMENT_PROVIDERS is {','.join(providers)}: the sandbox takes no real money and is never "
+                "offered next to a real provider"]
+    if providers == ("sandbox",):
         return []
     problems = []
     if settings.get("TRAINING_MODE") is True:
-        problems.append(f"KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDER is {provider!r}: "
+        problems.append(f"KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDERS is {','.join(providers)!r}: "
                         "training uses the sandbox only, so no real money can move")
     timeout = settings.get("PROVIDER_TIMEOUT_SECONDS")
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
         problems.append(f"KIOSK_PROVIDER_TIMEOUT_SECONDS is {timeout!r}: give a whole number of seconds above 0, e.g. 10")
+    for provider in providers:
+        problems.extend(_real_provider_problems(settings, provider, production))
+    return problems
+
+
+def _real_provider_problems(settings: Mapping, provider: str, production: bool) -> list[str]:
+    problems = []
     for setting, variable, kind, what in PROVIDER_SETTINGS[provider]:
         value = settings.get(setting)
         if kind == "gateway":

@@ -35,7 +35,7 @@ def test_init_db_and_seed_demo_are_safe_to_run_twice(app, runner):
 
 
 def test_reconcile_reports_what_it_looked_at(demo, runner):
-    assert "0 pending orders looked at" in runner.invoke(args=["reconcile"]).output
+    assert "0 unfinished payment attempts looked at" in runner.invoke(args=["reconcile"]).output
 
 
 
@@ -68,10 +68,10 @@ def test_refund_gives_part_then_the_rest_back_and_refuses_more(demo, runner):
 
 
 def test_refund_refuses_an_order_paid_elsewhere_or_unknown_and_needs_a_reason(demo, runner):
-    from kiosk.models import PaymentOrder
+    from kiosk.models import PaymentAttempt
 
     with demo.app_context():
-        counter = db.session.scalar(select(PaymentOrder.id).where(PaymentOrder.provider == "counter").limit(1))
+        counter = db.session.scalar(select(PaymentAttempt.order_id).where(PaymentAttempt.provider == "counter").limit(1))
     elsewhere = runner.invoke(args=["refund", str(counter), "--reason", "x"])
     assert elsewhere.exit_code == 1 and "other_provider" in elsewhere.output
     unknown = runner.invoke(args=["refund", "999999", "--reason", "x"])

@@ -71,7 +71,7 @@ def test_full_training_settings_start_production(environ):
     app = create_app()
     assert app.config["ENV_NAME"] == "production"
     assert app.config["TRAINING_MODE"] is True
-    assert app.config["PAYMENT_PROVIDER"] == "sandbox"
+    assert app.config["PAYMENT_PROVIDERS"] == ("sandbox",)
     assert app.config["PUBLIC_BASE_URL"] == PUBLIC
     assert app.config["TRUSTED_HOSTS"] == ["kiosk.example.org"]
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -122,20 +122,20 @@ def test_the_sandbox_is_refused_outside_training_mode(environ, provider, trainin
             environ.setenv(variable, value)
     message = refusal()
     assert message.count("\n- ") == 1
-    assert "KIOSK_PAYMENT_PROVIDER is sandbox" in message
+    assert "KIOSK_PAYMENT_PROVIDERS is sandbox" in message
     assert "set KIOSK_TRAINING_MODE=on" in message
-    assert "set KIOSK_PAYMENT_PROVIDER=alipay or wechat and its keys" in message  # or take real money
+    assert "set KIOSK_PAYMENT_PROVIDERS=alipay,wechat (or one of them) and their keys" in message  # or take real money
 
 
 def test_training_mode_takes_the_sandbox_only(environ):
     environ.setenv("KIOSK_PAYMENT_PROVIDER", "alipay")
-    assert "KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDER is 'alipay'" in refusal()
+    assert "KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDERS is 'alipay'" in refusal()
 
 
 def test_a_provider_this_version_does_not_know_is_refused(environ):
     environ.setenv("KIOSK_TRAINING_MODE", "off")
     environ.setenv("KIOSK_PAYMENT_PROVIDER", "paypal")
-    assert "KIOSK_PAYMENT_PROVIDER is 'paypal', which this version does not know" in refusal()
+    assert "KIOSK_PAYMENT_PROVIDERS has 'paypal', which this version does not know" in refusal()
 
 
 def test_training_mode_must_say_on_or_off(environ):

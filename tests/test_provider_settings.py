@@ -263,7 +263,7 @@ def test_a_local_http_gateway_is_for_tests_and_the_demo_only(environ, tmp_path, 
 @pytest.mark.parametrize("env", ["production", "development"])
 def test_training_mode_takes_the_sandbox_only_even_with_a_complete_provider(environ, tmp_path, keys, env):
     configure(environ, {**alipay_env(tmp_path, keys), "KIOSK_TRAINING_MODE": "on"}, env)
-    assert problems(refusal()) == ["KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDER is 'alipay': "
+    assert problems(refusal()) == ["KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDERS is 'alipay': "
                                    "training uses the sandbox only, so no real money can move"]
 
 
@@ -276,4 +276,22 @@ def test_a_timeout_of_zero_is_refused(environ, tmp_path, keys, env):
 @pytest.mark.parametrize("env", ["production", "development"])
 def test_an_unknown_provider_is_refused_with_the_known_ones(environ, env):
     configure(environ, {"KIOSK_PAYMENT_PROVIDER": "paypal"}, env)
-    assert "KIOSK_PAYMENT_PROVIDER is 'paypal', which this version does not know (known: sandbox, alipay, wechat)" in refusal()
+    assert "KIOSK_PAYMENT_PROVIDERS has 'paypal', which this version does not know (known: sandbox, alipay, wechat)" in refusal()
+
+
+@pytest.mark.parametrize("env", ["production", "development"])
+def test_both_providers_side_by_side_each_need_their_settings(environ, tmp_path, keys, env):
+    """One QR code per app: each provider listed is checked, and a half-configured one is named."""
+    settings = {**alipay_env(tmp_path, keys), **wechat_env(tmp_path, keys), "KIOSK_PAYMENT_PROVIDERS": "alipay,wechat"}
+    settings.pop("KIOSK_WECHAT_MCHID")
+    configure(environ, settings, env)
+    assert [problem.split(" ")[0] for problem in problems(refusal())] == ["KIOSK_WECHAT_MCHID"]
+
+
+@pytest.mark.parametrize(("listed", "problem"), [
+    ("sandbox,alipay", "the sandbox takes no real money and is never offered next to a real provider"),
+    ("alipay,alipay", "KIOSK_PAYMENT_PROVIDERS lists a provider twice: alipay,alipay"),
+])
+def test_a_list_of_providers_that_makes_no_sense_is_refused(environ, tmp_path, keys, listed, problem):
+    configure(environ, {**alipay_env(tmp_path, keys), "KIOSK_PAYMENT_PROVIDERS": listed}, "production")
+    assert problem in refusal()

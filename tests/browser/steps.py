@@ -83,7 +83,7 @@ def to_qr(page: Page, kiosk, number: str) -> str:
 def wallet_url(page: Page, kiosk) -> str:
     """What a phone would read from the QR code on the screen."""
     expect(page).to_have_url(url_is(kiosk, "/payment"))
-    qr = page.locator("#qr[data-qr-payload]")
+    qr = page.locator(".qr[data-qr-payload]")
     expect(qr.locator("svg")).to_be_visible()
     url = qr.get_attribute("data-qr-payload")
     assert url and url.startswith(kiosk("/sandbox/wallet/"))
