@@ -35,6 +35,7 @@ run: export KIOSK_PUBLIC_BASE_URL := $(KIOSK_PUBLIC_BASE_URL)
 
 db: install
 	mkdir -p instance
+	$(BIN)/flask simulator-keys
 	$(BIN)/flask init-db
 	$(BIN)/flask seed-demo
 
