@@ -289,8 +289,8 @@ def provider_problems(settings: Mapping, *, production: bool) -> list[str]:
     if settings.get("TRAINING_MODE") is True and not simulated_gateway(settings, provider):
         gateway = "KIOSK_ALIPAY_GATEWAY" if provider == "alipay" else "KIOSK_WECHAT_GATEWAY"
         problems.append(f"KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDER is {provider!r}: "
-                        "training uses the sandbox only, so no real money can move (or the simulator: "
-                        f"KIOSK_SIMULATOR=on and {gateway} under KIOSK_SIMULATOR_URL)")
+                        f"training uses the sandbox or the simulator (KIOSK_SIMULATOR=on, {gateway} under "
+                        "KIOSK_SIMULATOR_URL) only, so no real money can move")
     timeout = settings.get("PROVIDER_TIMEOUT_SECONDS")
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
         problems.append(f"KIOSK_PROVIDER_TIMEOUT_SECONDS is {timeout!r}: give a whole number of seconds above 0, e.g. 10")
