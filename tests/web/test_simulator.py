@@ -224,3 +224,32 @@ def test_the_wallet_page_speaks_english_too(live):
     page = client.get(f"/simulator/alipay/pay/{trade.token}")
     assert page.status_code == 200 and "Confirm payment" in page.text and "¥123.45" in page.text
     assert 'lang="en"' in page.text
+
+
+def test_the_simulator_runs_as_a_process_of_its_own_that_an_app_points_at(tmp_path, sqlite_template, simulator_keys):
+    """What a benchmark with several app instances does: one simulator, named by SIMULATOR_URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from kiosk.web.simulator import create_simulator_app
+
+    holder = {}
+    own = make_server("127.0.0.1", 0, lambda environ, start_response: holder["app"](environ, start_response), threaded=True)
+    own_url = f"http://127.0.0.1:{own.port}"
+    holder["app"] = standalone = create_simulator_app({"ENV_NAME": "testing", "SIMULATOR_KEYS_DIR": simulator_keys,
+                                                       "PUBLIC_BASE_URL": own_url})
+    threading.Thread(target=own.serve_forever, daemon=True).start()
+    server = serve(tmp_path / "kiosk.sqlite", sqlite_template, PAYMENT_PROVIDER="alipay", SIMULATOR_KEYS_DIR=simulator_keys,
+                   SIMULATOR_URL=own_url + "/simulator")
+    try:
+        _, order = to_qr(server)
+        assert order.qr_payload.startswith(own_url + "/simulator/alipay/pay/")  # the simulator's page, not the app's
+        assert order.out_trade_no in simulator(standalone).alipay.trades
+        assert order.out_trade_no not in simulator(server.app).alipay.trades
+        Phone(order.qr_payload).tap("pay")
+        assert simulator(standalone).notifier.wait_idle()
+        assert eventually(lambda: order_of(server.app).status == "paid")  # notified across the processes' boundary
+    finally:
+        server.stop()
+        own.shutdown()
