@@ -97,3 +97,20 @@ def test_polls_that_find_nothing_new_leave_the_qr_screen_as_it_is_and_a_connecti
     expect(offline).to_be_hidden()  # a 204 is a poll that got through
     expect(page.locator("#qr svg")).to_be_visible()
     expect(page).to_have_url(url_is(kiosk, "/payment"))
+
+
+def test_a_citizen_pays_with_wechat_on_its_green_confirm_page(live_server, page, phone):
+    """The WeChat Pay adapter end to end: its native order, the simulator's WeChat page, the v3
+    notification (AES-GCM resource, Wechatpay-* signature) that moves the kiosk to the receipt."""
+    kiosk = live_server(PAYMENT_PROVIDER="wechat")
+    url = to_qr(page, kiosk, ZHAO_MIN)
+    amount = page.locator("#order-amount").inner_text()
+    phone.goto(url)
+    expect(phone.locator("#wallet-app")).to_have_text("微信支付")
+    expect(phone.locator("#wallet-amount")).to_have_text(amount)
+    expect(phone.locator("#wallet-pay")).to_have_text("确认支付")
+    shoot(phone, "wallet-wechat", PHONE_SIZES)
+    phone.locator("#wallet-pay").click()
+    expect(phone.locator("#wallet-result")).to_be_visible()
+    expect(page).to_have_url(url_is(kiosk, "/receipt"))
+    expect(page.locator("#receipt-total")).to_have_text(amount)
