@@ -268,6 +268,13 @@ def check_production(settings: Mapping) -> None:
         problems.append("KIOSK_SIMULATOR is on but KIOSK_TRAINING_MODE is off: the simulator's wallet pages mark trades "
                         "paid without any money. Production serves them only in training mode: set KIOSK_TRAINING_MODE=on, "
                         "or unset KIOSK_SIMULATOR")
+    if settings.get("SIMULATOR") and training:
+        from kiosk.payments.simulator.keys import paths
+
+        missing = [path.name for path in paths(settings["SIMULATOR_KEYS_DIR"]).values() if not path.is_file()]
+        if missing:
+            problems.append(f"KIOSK_SIMULATOR_KEYS_DIR names {settings['SIMULATOR_KEYS_DIR']!r}, which lacks the simulator's "
+                            f"keys ({', '.join(missing)}): make them with `flask simulator-keys --dir <that folder>`")
     if settings.get("SANDBOX_NOTIFY") not in ("http", "off"):
         problems.append(f"KIOSK_SANDBOX_NOTIFY is {settings.get('SANDBOX_NOTIFY')!r}: use http or off")
 

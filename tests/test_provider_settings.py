@@ -321,9 +321,12 @@ def test_production_gives_no_simulator_keys_or_address_by_default(environ, simul
     assert [p.split(" ")[0] for p in problems(refusal())] == ["KIOSK_TRAINING_MODE", *ALIPAY_VARIABLES]
 
 
-def test_production_trains_on_the_simulator_when_asked_and_serves_it(environ, tmp_path, keys):
+def test_production_trains_on_the_simulator_when_asked_and_serves_it(environ, tmp_path, keys, simulator_keys):
     configure(environ, {**alipay_env(tmp_path, keys), "KIOSK_SIMULATOR": "on", "KIOSK_TRAINING_MODE": "on",
-                        "KIOSK_ALIPAY_GATEWAY": PUBLIC + "/simulator/alipay/gateway.do"})
+                        "KIOSK_ALIPAY_GATEWAY": PUBLIC + "/simulator/alipay/gateway.do",
+                        "KIOSK_SIMULATOR_KEYS_DIR": str(tmp_path / "nowhere")})
+    assert problems(refusal())[0].startswith(f"KIOSK_SIMULATOR_KEYS_DIR names {str(tmp_path / 'nowhere')!r}, which lacks")
+    environ.setenv("KIOSK_SIMULATOR_KEYS_DIR", simulator_keys)
     app = built()
     assert app.config["TRAINING_MODE"] is True and "simulator" in app.blueprints
     assert app.test_client().get("/simulator/", base_url=PUBLIC).status_code == 404  # no fault switches in a hall

@@ -22,7 +22,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import csrf
-from ..payments.simulator import GATEWAY_FAULTS, NOTIFY_FAULTS, Simulator
+from ..payments.simulator import GATEWAY_FAULTS, NOTIFY_FAULTS, Simulator, ensure_keys
 from ..payments.simulator.alipay import TRADE_CLOSED, TRADE_SUCCESS, WAIT_BUYER_PAY
 from .forms import ActionForm
 
@@ -62,6 +62,8 @@ def simulator(app: Flask | None = None) -> Simulator:
         with _building:
             found = app.extensions.get(EXTENSION)
             if found is None:
+                if app.config["ENV_NAME"] != "production":
+                    ensure_keys(app.config["SIMULATOR_KEYS_DIR"])  # a checkout's first run (production checked them)
                 found = Simulator(app.config["SIMULATOR_KEYS_DIR"], api_base=app.config["SIMULATOR_URL"],
                                   wallet_base=app.config["PUBLIC_BASE_URL"].rstrip("/") + "/simulator")
                 app.extensions[EXTENSION] = found
