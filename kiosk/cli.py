@@ -125,3 +125,20 @@ def register_commands(app: Flask) -> None:
         due = sum(refund_what_is_due(uow, provider) for provider in payments().offered)
         followed = sum(follow_refunds(uow, provider) for provider in payments().offered)
         click.echo(f"{due} refunds of money paid twice asked for, {followed} unfinished refunds followed")
+
+
+@click.command("simulator-keys")
+@click.option("--dir", "folder", default=None, help="where to write them (default: KIOSK_SIMULATOR_KEYS_DIR or instance/simulator)")
+def simulator_keys(folder: str | None) -> None:
+    """Make the gateway simulator's keys (Alipay's and the app's, WeChat Pay's and the merchant's,
+    the APIv3 key) where they are missing; existing ones are kept. A plugin command (pyproject's
+    flask.commands entry point), so it runs before the app can be built: development's default
+    provider needs these files to start."""
+    import os
+    from pathlib import Path
+
+    from .payments.simulator import ensure_keys
+
+    target = Path(folder or os.environ.get("KIOSK_SIMULATOR_KEYS_DIR") or Path(__file__).resolve().parent.parent / "instance" / "simulator")
+    written = ensure_keys(target)
+    click.echo(f"simulator keys in {target}: " + (f"made {', '.join(written)}" if written else "all there, none made"))

@@ -83,3 +83,24 @@ def test_refunds_reports_what_it_did_on_the_demo_data(demo, runner):
     result = runner.invoke(args=["refunds"])
     assert result.exit_code == 0
     assert "0 refunds of money paid twice asked for, 0 unfinished refunds followed" in result.output
+
+
+def test_simulator_keys_are_made_once_and_kept(tmp_path):
+    from click.testing import CliRunner
+
+    from kiosk.cli import simulator_keys
+    from kiosk.payments.simulator.keys import FILES
+
+    folder = tmp_path / "simulator"
+    first = CliRunner().invoke(simulator_keys, ["--dir", str(folder)])
+    assert first.exit_code == 0 and "made" in first.output
+    made = {path.name: path.read_bytes() for path in folder.iterdir()}
+    assert set(made) == set(FILES.values())
+    assert all(path.stat().st_mode & 0o077 == 0 for path in folder.iterdir())  # mode 600: keys
+    again = CliRunner().invoke(simulator_keys, ["--dir", str(folder)])
+    assert again.exit_code == 0 and "none made" in again.output
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == made  # the same keys: nothing to re-upload
+    (folder / FILES["alipay_public"]).unlink()  # half a pair is made anew, whole
+    CliRunner().invoke(simulator_keys, ["--dir", str(folder)])
+    assert (folder / FILES["alipay_private"]).read_bytes() != made[FILES["alipay_private"]]
+    assert (folder / FILES["wechat_apiv3_key"]).read_bytes() == made[FILES["wechat_apiv3_key"]]
