@@ -67,10 +67,18 @@ def status_of(session: Session, order_id: int) -> OrderStatus:
 
 
 def record_payment(uow: UnitOfWork, order_id: int, *, trade_no: str | None, amount_fen: int | None, source: Source,
-                   now: dt.datetime | None = None) -> Recorded:
-    """The use case: the provider says the order is paid. Safe to call any number of times."""
+                   now: dt.datetime | None = None, because: tuple[str, str] | None = None) -> Recorded:
+    """The use case: the provider says the order is paid. Safe to call any number of times.
+    ``because`` (event kind, detail) is logged in the same transaction when this call records it."""
     now = now or utcnow()
-    return uow.run(lambda session: _record(session, order_id, trade_no, amount_fen, source, now))
+
+    def work(session: Session) -> Recorded:
+        outcome = _record(session, order_id, trade_no, amount_fen, source, now)
+        if outcome is Recorded.RECORDED and because:
+            log_event(session, order_id, because[0], source, because[1])
+        return outcome
+
+    return uow.run(work)
 
 
 def _record(session: Session, order_id: int, trade_no, amount_fen, source: Source, now: dt.datetime) -> Recorded:
