@@ -69,13 +69,53 @@ def register_commands(app: Flask) -> None:
         click.echo("demo data created" if created else "demo data already there")
 
     @app.cli.command("reconcile")
-    def reconcile():
-        """Ask the providers about every unfinished payment attempt and follow each to its end."""
+    @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Reconcile each provider's statement of this day (Beijing date, YYYY-MM-DD) instead of the sweep.")
+    @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+                  help="Folder for the CSV reports (default: instance/reconciliation).")
+    def reconcile(day, out_dir):
+        """Ask the providers about every unfinished payment attempt and follow each to its end; with
+        --date, reconcile the providers' daily statements with our records instead."""
         from .payments import payments
         from .services.sweeps import reconcile as sweep
 
+        if day is not None:
+            return reconcile_statements(day.date(), out_dir)
         count = sum(sweep(UnitOfWork(db.session), provider) for provider in payments().offered)
         click.echo(f"{count} unfinished payment attempts looked at")
+
+    def reconcile_statements(day: dt.date, out_dir: str | None) -> None:
+        from pathlib import Path
+
+        from .domain.money import yuan
+        from .payments import payments
+        from .payments.base import ProviderError
+        from .services.statements import Kind, reconcile_day, write_report
+
+        folder = Path(out_dir) if out_dir else Path(current_app.instance_path) / "reconciliation"
+        failed = []
+        for name, provider in payments().providers.items():
+            try:
+                report = reconcile_day(UnitOfWork(db.session), provider, day)
+            except ProviderError as exc:
+                failed.append(name)
+                click.echo(f"{name} {day}: statement not available ({exc}); nothing changed. Statements of a day are "
+                           "ready after about 10:00 (Beijing) the next day: try again later.", err=True)
+                continue
+            path = write_report(report, folder / f"{name}-{day.isoformat()}.csv")
+            counts = report.counts
+            click.echo(f"{name} {day}: {report.statement_lines} statement lines; "
+                       f"{counts[Kind.REPAIRED]} payments recorded from the statement, {report.open_differences} differences")
+            for kind in Kind:
+                if counts[kind]:
+                    click.echo(f"  {kind.value}: {counts[kind]}")
+            click.echo(f"  statement: paid {report.theirs_paid_fen} fen ({yuan(report.theirs_paid_fen)} yuan), "
+                       f"refunded {report.theirs_refunded_fen} fen ({yuan(report.theirs_refunded_fen)} yuan)")
+            click.echo(f"  our records: paid {report.ours_paid_fen} fen ({yuan(report.ours_paid_fen)} yuan), "
+                       f"refunded {report.ours_refunded_fen} fen ({yuan(report.ours_refunded_fen)} yuan)")
+            click.echo(f"  report: {path}")
+        if failed:
+            raise SystemExit(1)
 
     @app.cli.command("purge-sessions")
     def purge_sessions():

@@ -102,6 +102,9 @@ class StatementRow:
     amount_fen: int
     at: dt.datetime
     out_request_no: str | None = None  # refunds only
+    # refunds only: the refund's state as the statement shows it. WeChat's bill lists a refund
+    # once accepted, with its state at that moment (SUCCESS or PROCESSING), never updated later
+    refund_state: RefundState = RefundState.SUCCESS
 
 
 class PaymentProvider(Protocol):

@@ -9,6 +9,7 @@ would use.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -24,11 +25,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ..database import in_writing_block, writing
-from ..domain.clock import utcnow
+from ..domain.clock import LOCAL_ZONE, local_today, utcnow
 from ..domain.money import fen_of_yuan, yuan_of_fen
 from ..models import SandboxRefund, SandboxTrade
-from .base import (Callback, CancelOutcome, InvalidNotification, Notification, ProviderError, RefundState, RefundStatus, TradeState,
-                   TradeStatus)
+from .base import (Callback, CancelOutcome, InvalidNotification, Notification, ProviderError, RefundState, RefundStatus,
+                   StatementKind, StatementRow, TradeState, TradeStatus)
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,30 @@ class SandboxProvider:
             if row is None:
                 return RefundStatus(out_request_no, RefundState.FAILED, 0)
             return RefundStatus(out_request_no, RefundState.SUCCESS, row.amount_fen)
+
+    def statement(self, day: dt.date) -> list[StatementRow]:
+        """The ledger's trade statement of ``day`` (a Beijing date), as Alipay's trade bill has it:
+        one line per payment (at its payment time) and one per refund (at its time). Like Alipay's
+        (T+1), a day's statement exists only once the day is over. A paid trade that a cancel
+        refunded keeps its payment line; the cancel's refund has no line of its own here (the
+        sandbox keeps no time or request number for it)."""
+        if day >= local_today(utcnow()):
+            raise ProviderError("statement not ready: the day is not over yet")
+        start = dt.datetime.combine(day, dt.time(), LOCAL_ZONE).astimezone(dt.timezone.utc).replace(tzinfo=None)
+        end = start + dt.timedelta(days=1)
+        with self._session() as session:
+            trades = session.scalars(select(SandboxTrade).where(
+                SandboxTrade.finished_at >= start, SandboxTrade.finished_at < end,
+                (SandboxTrade.status == TRADE_SUCCESS) | ((SandboxTrade.status == TRADE_CLOSED) & (SandboxTrade.refunded_fen > 0)),
+            ).order_by(SandboxTrade.finished_at, SandboxTrade.id)).all()
+            rows = [StatementRow(StatementKind.PAYMENT, t.out_trade_no, t.trade_no, t.amount_fen, t.finished_at) for t in trades]
+            refunds = session.execute(select(SandboxRefund, SandboxTrade.trade_no)
+                                      .join(SandboxTrade, SandboxTrade.out_trade_no == SandboxRefund.out_trade_no)
+                                      .where(SandboxRefund.created_at >= start, SandboxRefund.created_at < end)
+                                      .order_by(SandboxRefund.created_at, SandboxRefund.id)).all()
+            rows += [StatementRow(StatementKind.REFUND, r.out_trade_no, trade_no, r.amount_fen, r.created_at, out_request_no=r.out_request_no)
+                     for r, trade_no in refunds]
+        return rows
 
     def parse_notification(self, callback: Callback) -> Notification:
         form = callback.form

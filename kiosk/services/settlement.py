@@ -84,10 +84,18 @@ def order_of(session: Session, attempt_id: int) -> int:
 
 
 def record_payment(uow: UnitOfWork, attempt_id: int, *, trade_no: str | None, amount_fen: int | None, source: Source,
-                   now: dt.datetime | None = None) -> Recorded:
-    """The use case: the provider says the attempt's trade is paid. Safe to call any number of times."""
+                   now: dt.datetime | None = None, because: tuple[str, str] | None = None) -> Recorded:
+    """The use case: the provider says the attempt's trade is paid. Safe to call any number of times.
+    ``because`` (event kind, detail) is logged in the same transaction when this call records it."""
     now = now or utcnow()
-    return uow.run(lambda session: _record(session, attempt_id, trade_no, amount_fen, source, now))
+
+    def work(session: Session) -> Recorded:
+        outcome = _record(session, attempt_id, trade_no, amount_fen, source, now)
+        if outcome is Recorded.RECORDED and because:
+            log_event(session, order_of(session, attempt_id), because[0], source, because[1], attempt_id)
+        return outcome
+
+    return uow.run(work)
 
 
 def _record(session: Session, attempt_id: int, trade_no, amount_fen, source: Source, now: dt.datetime) -> Recorded:

@@ -322,7 +322,8 @@ def test_the_trade_bill_is_downloaded_hash_checked_and_parsed(wechat, gateway, p
     assert (payment.kind, payment.out_trade_no, payment.trade_no, payment.amount_fen) == \
         (StatementKind.PAYMENT, paid, order.transaction_id, 12345)
     assert payment.at == order.paid_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    assert (refund.kind, refund.out_request_no, refund.amount_fen) == (StatementKind.REFUND, "R-1", 2345)
+    assert (refund.kind, refund.out_request_no, refund.amount_fen, refund.refund_state) == \
+        (StatementKind.REFUND, "R-1", 2345, RefundState.SUCCESS)
     assert any(path.startswith("/v3/bill/tradebill?bill_date=") and "bill_type=ALL" in path
                for _, path in gateway.requests)
 
@@ -347,3 +348,15 @@ def test_bill_amounts_in_yuan_become_exact_fen_and_beijing_times_utc():
     first, second = parse_trade_bill(bill)
     assert first.amount_fen == 29 and second.amount_fen == 123456789
     assert first.at == dt.datetime(2025, 12, 31, 23, 30)
+
+
+def test_a_refund_is_in_the_bill_of_the_day_it_was_accepted_with_its_state_then(wechat, gateway, paid):
+    """WeChat lists a refund once accepted, with 退款状态 as it was when the bill was made: one
+    still processing is in the bill as processing, one that failed (ABNORMAL) as failed."""
+    wechat.refund(paid, out_request_no="R-slow", amount_fen=100, total_fen=12345, reason="x")
+    wechat.refund(paid, out_request_no="R-bad", amount_fen=200, total_fen=12345, reason="x")
+    gateway.finish_refund("R-bad", "ABNORMAL")
+    day = gateway.orders[paid].paid_at.date()
+    gateway.build_bill(day)
+    refunds = {r.out_request_no: (r.amount_fen, r.refund_state) for r in wechat.statement(day) if r.kind is StatementKind.REFUND}
+    assert refunds == {"R-slow": (100, RefundState.PROCESSING), "R-bad": (200, RefundState.FAILED)}

@@ -213,9 +213,13 @@ class AlipaySimulator:
             trade, refund = event["trade"], event["kind"] == "退款"
             amount = ("-" if refund else "") + yuan(event["amount"])
             at = event["at"].strftime("%Y-%m-%d %H:%M:%S")
-            # Alipay pads its values with a tab so that spreadsheets keep long numbers as text
-            row = [trade.trade_no + "\t", trade.out_trade_no + "\t", event["kind"], trade.subject, at, at, "", "", "", "", BUYER,
-                   amount, amount, "0.00", "0.00", "0.00", "0.00", "0.00", "", "0.00", "0.00", event["request_no"], "0.00", "0.00", ""]
+            # Alipay pads its values with a tab so that spreadsheets keep long numbers as text (the
+            # business type and the refund request number too); a refund line carries the amount
+            # given back, negative, in both 订单金额 and 商家实收, and the trade's creation time
+            request_no = event["request_no"] + "\t" if refund else "\t"
+            row = [trade.trade_no + "\t", trade.out_trade_no + "\t", event["kind"] + "\t", trade.subject, at, at, "", "", "", "",
+                   BUYER + "\t", amount, amount, "0.00", "0.00", "0.00", "0.00", "0.00", "", "0.00\t", "0.00", request_no,
+                   "0.00", "0.00", ""]
             writer.writerow(row)
         out.write("#-----------------------------------------业务明细列表结束------------------------------------\r\n")
         out.write("#交易合计：0笔，商家实收共：0.00元，商家优惠共：0.00元\r\n#导出时间：[2026年01月01日 10:28:11]\r\n")

@@ -232,13 +232,15 @@ class WechatSimulator:
                     "0.00000", "0.60%", yuan(order.total), "0.00", ""]))
         for refund in self.refunds.values():
             order = self.orders[refund.out_trade_no]
-            if refund.status == "SUCCESS" and refund.created_at.date() == day:
+            # a refund is in the bill of the day it was accepted, whatever became of it, with its
+            # state as it was when the bill was made (WeChat never updates a bill afterwards)
+            if refund.created_at.date() == day:
                 refunds.append(refund)
                 lines.append(",".join("`" + v for v in [
                     refund.created_at.strftime("%Y-%m-%d %H:%M:%S"), self.appid, self.mchid, "0", "",
                     order.transaction_id, order.out_trade_no, PAYER_OPENID, "NATIVE", "REFUND",
                     "OTHERS", "CNY", "0.00", "0.00", refund.refund_id, refund.out_refund_no, yuan(refund.refund), "0.00",
-                    "ORIGINAL", "SUCCESS", order.description, "", "0.00000", "0.60%", "0.00",
+                    "ORIGINAL", refund.status, order.description, "", "0.00000", "0.60%", "0.00",
                     yuan(refund.refund), ""]))
         lines.append("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额")
         paid, back = sum(o.total for o in payments), sum(r.refund for r in refunds)

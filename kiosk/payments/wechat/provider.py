@@ -323,10 +323,15 @@ def parse_trade_bill(content: bytes) -> list[StatementRow]:
         field = {name: line[i].strip().lstrip("`").strip() if i < len(line) else "" for name, i in column.items()}
         at = _beijing_to_utc(field["交易时间"])
         if field["交易状态"] == "REFUND":
+            # 申请退款金额 is what was asked back (退款金额 leaves out voucher money); the state is a
+            # snapshot taken when the refund was accepted, never updated in the bill
             amount = field.get("申请退款金额") or field["退款金额"]
             rows.append(StatementRow(StatementKind.REFUND, field["商户订单号"], field["微信订单号"], _yuan_to_fen(amount), at,
-                                     out_request_no=field["商户退款单号"] or None))
+                                     out_request_no=field["商户退款单号"] or None,
+                                     refund_state=_REFUND_STATE.get(field["退款状态"], RefundState.FAILED)))
         elif field["交易状态"] == "SUCCESS":
-            amount = field.get("订单金额") or field["应结订单金额"]
+            # 订单金额 since the 2018 voucher-free format; 应结订单金额 is net of vouchers; merchants
+            # on the older format have 总金额 instead
+            amount = field.get("订单金额") or field.get("应结订单金额") or field["总金额"]
             rows.append(StatementRow(StatementKind.PAYMENT, field["商户订单号"], field["微信订单号"], _yuan_to_fen(amount), at))
     return rows
