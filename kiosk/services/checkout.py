@@ -415,7 +415,10 @@ def close(uow: UnitOfWork, order_id: int, target: OrderStatus, provider: Payment
     it ends: PAID, REFUNDED, ``target``, or as another source left it when this one was too late."""
     now = now or utcnow()
     with uow:
-        claimed = move(uow.session, order_id, OrderStatus.CLOSING, source, closing_at=now, close_target=target.value)
+        # an order that has ended is closed again only while its trade is still open: a sweep that
+        # read the order before another closer ended it (and closed the trade) must not close it twice
+        claimed = move(uow.session, order_id, OrderStatus.CLOSING, source, closing_at=now, close_target=target.value,
+                       only_if=(PaymentOrder.status == OrderStatus.PENDING.value) | PaymentOrder.trade_open.is_(True))
         uow.commit()
     if claimed:
         finish_close(uow, order_id, provider, source, now, detail)

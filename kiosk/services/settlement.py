@@ -37,12 +37,16 @@ def log_event(session: Session, order_id: int | None, kind: str, source: Source 
     session.add(PaymentEvent(order_id=order_id, kind=kind, source=getattr(source, "value", source), detail=detail[:400]))
 
 
-def move(session: Session, order_id: int, target: OrderStatus, source: Source, **values) -> bool:
+def move(session: Session, order_id: int, target: OrderStatus, source: Source, *, only_if=None, **values) -> bool:
     """Compare-and-set: the order goes to ``target`` only from a state the table lets ``source``
-    move it from. False when another source got there first."""
+    move it from (and, with ``only_if``, a further condition on the row holds). False when another
+    source got there first."""
     allowed = [state.value for state in from_states(source, target)]
+    conditions = [PaymentOrder.id == order_id, PaymentOrder.status.in_(allowed)]
+    if only_if is not None:
+        conditions.append(only_if)
     return bool(session.execute(
-        update(PaymentOrder).where(PaymentOrder.id == order_id, PaymentOrder.status.in_(allowed))
+        update(PaymentOrder).where(*conditions)
         .values(status=target.value, **values).execution_options(synchronize_session=False)
     ).rowcount)
 

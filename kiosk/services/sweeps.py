@@ -34,7 +34,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..database import exclusive
 from ..domain.clock import utcnow
@@ -52,6 +52,19 @@ log = logging.getLogger(__name__)
 LATE_PAYMENT_WINDOW = dt.timedelta(hours=25)
 # the name of the lock that lets one sweep at a time run, across every host of one database
 LOCK_NAME = "kiosk-sweep"
+
+
+def take_over_close(uow: UnitOfWork, order_id: int, now: dt.datetime) -> bool:
+    """Claim the close of an order whose closer died, by compare-and-set on its lease: the lease
+    starts again from ``now``, so a second sweep (one whose lock was lost) finds it taken and
+    leaves it, and the trade is cancelled once. False: someone else has it."""
+    with uow:
+        taken = uow.session.execute(update(PaymentOrder).where(
+            PaymentOrder.id == order_id, PaymentOrder.status == OrderStatus.CLOSING.value,
+            PaymentOrder.closing_at <= now - CLOSE_LEASE,
+        ).values(closing_at=now).execution_options(synchronize_session=False)).rowcount == 1
+        uow.commit()
+    return taken
 
 
 def reconcile(uow: UnitOfWork, provider: PaymentProvider, now: dt.datetime | None = None) -> int:
@@ -79,6 +92,8 @@ def reconcile(uow: UnitOfWork, provider: PaymentProvider, now: dt.datetime | Non
                 else:
                     ask_provider(uow, order_id, provider, Source.RECONCILE, now)
             elif status == OrderStatus.CLOSING.value:
+                if not take_over_close(uow, order_id, now):
+                    continue  # another sweep took it over first
                 finish_close(uow, order_id, provider, Source.SWEEP_CLOSE, now, "the closer did not finish: closed by the sweep")
             else:
                 close(uow, order_id, OrderStatus(status), provider, Source.SWEEP_CLOSE, now)
