@@ -94,10 +94,11 @@ def register_commands(app: Flask) -> None:
         from .payments import payments
         from .services.sweeps import run_sweep
 
-        def once() -> bool:
+        def once(say_nothing_done: bool = True) -> bool:
             report = run_sweep(UnitOfWork(db.session), payments().providers.values(), session_idle(current_app.config))
             db.session.remove()  # nothing of this run lingers in the session (or a connection) until the next
-            click.echo(report.summary())
+            if say_nothing_done or report.skipped or report.failed or any(report.done.values()):
+                click.echo(report.summary())
             return not report.failed
 
         if every is None:
@@ -106,8 +107,9 @@ def register_commands(app: Flask) -> None:
             return
         _stop_on_sigterm()
         try:
+            click.echo(f"sweeping every {every} seconds (each sweep that did something is reported)")
             while True:
-                once()
+                once(say_nothing_done=False)  # a sweep that found nothing to do is not news
                 time.sleep(every)
         except KeyboardInterrupt:
             click.echo("sweeps stopped")
