@@ -13,7 +13,8 @@ the whole run, and a sweep that finds it taken does nothing and says so ("skippe
 belongs to the database session, so a sweep that crashes, is killed or loses its host releases
 it (the server ends the session); there is no lease to expire and no stale row to clean up. On
 SQLite (one host) the lock is ``flock`` on a file beside the database, dropped by the kernel when
-the process dies.
+the process dies. (A session lock needs the sweep's own server session: connect it directly or
+through a pooler in session mode, never PgBouncer's transaction mode.)
 
 The second line of defence is that no job relies on the lock for correctness: every use case
 moves an order by compare-and-set on its status (``settlement.move``), a dead closer is taken
