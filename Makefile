@@ -44,8 +44,15 @@ db: install
 	$(BIN)/flask init-db
 	$(BIN)/flask seed-demo
 
+# The sweeps (expiry, follow-ups, refunds, idle sessions) run beside the server, as cron runs
+# them in production. A background job of this non-interactive shell ignores Ctrl-C, so the
+# shell stops it when it exits, however it exits (Ctrl-C, the server failing to start).
+SWEEP_EVERY ?= 30
 run: db
 	@echo "Kiosk on http://$(HOST):$(PORT)/  (demo ID numbers: see README.md)"
+	@$(BIN)/flask sweep --every $(SWEEP_EVERY) & sweeper=$$!; \
+	trap 'kill $$sweeper 2>/dev/null; wait $$sweeper 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM HUP; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 # the payment simulator as a process of its own, for several app instances (a benchmark): give

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import signal
+import time
 
 import click
 from flask import Flask, current_app
@@ -50,6 +52,21 @@ def upgrade_to_head() -> tuple[str | None, str | None]:
     return before, current_revision()
 
 
+def session_idle(config) -> dt.timedelta:
+    """How long a citizen session may sit unused before the sweep destroys it: the idle time, the
+    warning and a grace period (the page ends it itself before that)."""
+    return dt.timedelta(seconds=config["IDLE_SECONDS"] + config["IDLE_WARNING_SECONDS"] + config["IDLE_GRACE_SECONDS"])
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemd, `make run` ending) stops a looping sweep as Ctrl-C does: between jobs or
+    inside one, the lock is released on the way out."""
+    def stop(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def register_commands(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db():
@@ -68,14 +85,43 @@ def register_commands(app: Flask) -> None:
         created = seed(UnitOfWork(db.session), current_app.config["ID_DIGEST_KEY"], current_app.config["TERMINAL_CODE"])
         click.echo("demo data created" if created else "demo data already there")
 
+    @app.cli.command("sweep")
+    @click.option("--every", type=click.IntRange(min=1), default=None, metavar="SECONDS",
+                  help="Run again every SECONDS until stopped (Ctrl-C or SIGTERM), instead of once.")
+    def sweep(every):
+        """Run every periodic job once: follow unfinished orders, give back money paid twice, follow
+        unfinished refunds, destroy idle sessions. Skips (and says so) while another sweep runs."""
+        from .payments import payments
+        from .services.sweeps import run_sweep
+
+        def once(say_nothing_done: bool = True) -> bool:
+            report = run_sweep(UnitOfWork(db.session), payments().providers.values(), session_idle(current_app.config))
+            db.session.remove()  # nothing of this run lingers in the session (or a connection) until the next
+            if say_nothing_done or report.skipped or report.failed or any(report.done.values()):
+                click.echo(report.summary())
+            return not report.failed
+
+        if every is None:
+            if not once():
+                raise SystemExit(1)  # cron and systemd see that a job failed
+            return
+        _stop_on_sigterm()
+        try:
+            click.echo(f"sweeping every {every} seconds (each sweep that did something is reported)")
+            while True:
+                once(say_nothing_done=False)  # a sweep that found nothing to do is not news
+                time.sleep(every)
+        except KeyboardInterrupt:
+            click.echo("sweeps stopped")
+
     @app.cli.command("reconcile")
     @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
                   help="Reconcile each provider's statement of this day (Beijing date, YYYY-MM-DD) instead of the sweep.")
     @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
                   help="Folder for the CSV reports (default: instance/reconciliation).")
     def reconcile(day, out_dir):
-        """Ask the providers about every unfinished payment attempt and follow each to its end; with
-        --date, reconcile the providers' daily statements with our records instead."""
+        """Ask the providers about every unfinished payment attempt and follow each to its end (part of
+        `sweep`); with --date, reconcile the providers' daily statements with our records instead."""
         from .payments import payments
         from .services.sweeps import reconcile as sweep
 
@@ -119,12 +165,10 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("purge-sessions")
     def purge_sessions():
-        """Destroy citizen sessions whose browser went away without ending them."""
+        """Destroy citizen sessions whose browser went away without ending them (part of `sweep`)."""
         from .services.visits import purge_idle
 
-        cfg = current_app.config
-        idle = dt.timedelta(seconds=cfg["IDLE_SECONDS"] + cfg["IDLE_WARNING_SECONDS"] + cfg["IDLE_GRACE_SECONDS"])
-        click.echo(f"{purge_idle(UnitOfWork(db.session), idle)} idle sessions destroyed")
+        click.echo(f"{purge_idle(UnitOfWork(db.session), session_idle(current_app.config))} idle sessions destroyed")
 
     @app.cli.command("refund")
     @click.argument("order_id", type=int)
@@ -157,13 +201,14 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("refunds")
     def refunds():
-        """Give back money paid twice, then follow every refund the provider has not finished."""
+        """Give back money paid twice, then follow every refund the provider has not finished (part of `sweep`)."""
         from .payments import payments
         from .services.refunds import follow_refunds, refund_what_is_due
 
         uow = UnitOfWork(db.session)
-        due = sum(refund_what_is_due(uow, provider) for provider in payments().offered)
-        followed = sum(follow_refunds(uow, provider) for provider in payments().offered)
+        providers = list(payments().providers.values())
+        due = sum(refund_what_is_due(uow, provider) for provider in providers)
+        followed = sum(follow_refunds(uow, provider) for provider in providers)
         click.echo(f"{due} refunds of money paid twice asked for, {followed} unfinished refunds followed")
 
 

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import fcntl
+import hashlib
+import os
+import threading
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -52,3 +56,86 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
+
+
+@contextlib.contextmanager
+def exclusive(engine: Engine, name: str):
+    """Yield True if this process now holds the lock called ``name`` on the database of ``engine``
+    (until the block ends), False at once if someone else holds it. Never waits.
+
+    - PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock``) on a connection of its
+      own, in autocommit so no transaction stays open while the lock is held. It belongs to the
+      database connection: a process that dies loses its connection and the lock with it. The key
+      is derived from ``name`` and the connection's schema, so two deployments (or two test runs)
+      in separate schemas of one database do not block each other.
+    - SQLite: ``flock`` on a file beside the database file (``<file>.<name>.lock``). The kernel
+      drops it when the process dies. SQLite is one host, so a file lock covers every process
+      that can reach the database; an in-memory database has one process, so a lock in memory.
+    """
+    if engine.dialect.name == "postgresql":
+        with _advisory_lock(engine, name) as held:
+            yield held
+    elif engine.dialect.name == "sqlite":
+        with _file_lock(engine, name) as held:
+            yield held
+    else:
+        raise NotImplementedError(f"no lock for {engine.dialect.name}")
+
+
+def _advisory_key(name: str, schema: str) -> int:
+    digest = hashlib.blake2b(f"{schema}:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)  # advisory locks take a signed bigint
+
+
+@contextlib.contextmanager
+def _advisory_lock(engine: Engine, name: str):
+    connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    released = False
+    try:
+        key = _advisory_key(name, connection.exec_driver_sql("SELECT current_schema()").scalar_one())
+        held = connection.exec_driver_sql("SELECT pg_try_advisory_lock(%(key)s)", {"key": key}).scalar_one()
+        try:
+            yield bool(held)
+        finally:
+            if held:
+                connection.exec_driver_sql("SELECT pg_advisory_unlock(%(key)s)", {"key": key})
+            released = True
+    finally:
+        if not released:
+            # the unlock did not happen (the connection broke?): never hand a connection that may
+            # still hold the lock back to the pool; closing it for good ends the session and the lock
+            connection.invalidate()
+        connection.close()
+
+
+_memory_locks: dict[str, threading.Lock] = {}
+
+
+@contextlib.contextmanager
+def _file_lock(engine: Engine, name: str):
+    database = engine.url.database
+    if not database or database == ":memory:":
+        lock = _memory_locks.setdefault(name, threading.Lock())
+        held = lock.acquire(blocking=False)
+        try:
+            yield held
+        finally:
+            if held:
+                lock.release()
+        return
+    # a descriptor of our own per call: flock locks of separate open() calls exclude each other,
+    # threads of one process included
+    fd = os.open(f"{database}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held = True
+        except BlockingIOError:
+            held = False
+        try:
+            yield held
+        finally:
+            if held:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

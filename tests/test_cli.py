@@ -1,5 +1,8 @@
 """The flask commands an operator runs."""
+import datetime as dt
+
 from sqlalchemy import func, inspect, select
+from sqlalchemy import update as sa_update
 
 from kiosk.extensions import db
 from kiosk.models import Person, PremiumRuleRow
@@ -104,3 +107,65 @@ def test_simulator_keys_are_made_once_and_kept(tmp_path):
     CliRunner().invoke(simulator_keys, ["--dir", str(folder)])
     assert (folder / FILES["alipay_private"]).read_bytes() != made[FILES["alipay_private"]]
     assert (folder / FILES["wechat_apiv3_key"]).read_bytes() == made[FILES["wechat_apiv3_key"]]
+
+
+def test_sweep_runs_every_job_once_and_reports_each(demo, runner):
+    result = runner.invoke(args=["sweep"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == ("sweep done: sandbox: 0 unfinished payment attempts followed; sandbox: 0 refunds of money paid "
+                                     "twice asked for; sandbox: 0 unfinished refunds followed; 0 idle sessions destroyed")
+
+
+def test_sweep_skips_and_says_so_while_another_sweep_holds_the_lock(demo, runner):
+    from kiosk.database import exclusive
+    from kiosk.services.sweeps import LOCK_NAME
+
+    with demo.app_context(), exclusive(db.engine, LOCK_NAME) as held:
+        assert held
+        result = runner.invoke(args=["sweep"])
+    assert result.exit_code == 0 and "sweep skipped: another sweep is running" in result.output
+    assert "sweep done" in runner.invoke(args=["sweep"]).output
+
+
+def test_sweep_exits_with_an_error_when_a_job_failed_after_running_the_others(demo, runner, monkeypatch):
+    from kiosk.services import sweeps
+
+    def down(*args, **kwargs):
+        raise RuntimeError("sessions table unreachable")
+
+    monkeypatch.setattr(sweeps, "purge_idle", down)
+    result = runner.invoke(args=["sweep"])
+    assert result.exit_code == 1
+    assert "sandbox: 0 unfinished payment attempts followed" in result.output and "idle sessions destroyed FAILED" in result.output
+
+
+def test_sweep_every_runs_again_after_each_pause_until_stopped(demo, runner, monkeypatch):
+    import time
+
+    pauses = []
+
+    def sleep(seconds):
+        pauses.append(seconds)
+        if len(pauses) == 3:
+            raise KeyboardInterrupt  # Ctrl-C, or SIGTERM (turned into the same)
+
+    from kiosk.models import Visit
+    from kiosk.services import sweeps
+    from tests.services.conftest import Terminal
+
+    runs = []
+    original = sweeps.run_sweep
+    monkeypatch.setattr(sweeps, "run_sweep", lambda *args, **kwargs: runs.append(1) or original(*args, **kwargs))
+    monkeypatch.setattr(time, "sleep", sleep)
+    monkeypatch.setattr("signal.signal", lambda *args: None)  # the test runner keeps its own handlers
+    with demo.app_context():
+        Terminal(demo)  # a citizen's session, left a day ago
+        db.session.execute(sa_update(Visit).values(last_seen_at=Visit.last_seen_at - dt.timedelta(days=1)))
+        db.session.commit()
+    result = runner.invoke(args=["sweep", "--every", "30"])
+    assert result.exit_code == 0, result.output
+    assert len(runs) == 3 and pauses == [30, 30, 30]
+    # the sweep that destroyed the session is reported; the two that found nothing are not
+    assert result.output.count("sweep done") == 1 and "1 idle sessions destroyed" in result.output
+    assert result.output.strip().endswith("sweeps stopped")
+    assert runner.invoke(args=["sweep", "--every", "0"]).exit_code == 2  # a pause of at least a second

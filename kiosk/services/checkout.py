@@ -570,7 +570,10 @@ def close(uow: UnitOfWork, attempt_id: int, target: OrderStatus, provider: Payme
     it ends: PAID, REFUNDED, ``target``, or as another source left it when this one was too late."""
     now = now or utcnow()
     with uow:
-        claimed = move(uow.session, attempt_id, OrderStatus.CLOSING, source, closing_at=now, close_target=target.value)
+        # an attempt that has ended is closed again only while its trade is still open: a sweep that
+        # read it before another closer ended it (and closed the trade) must not close it twice
+        claimed = move(uow.session, attempt_id, OrderStatus.CLOSING, source, closing_at=now, close_target=target.value,
+                       only_if=(PaymentAttempt.status == OrderStatus.PENDING.value) | PaymentAttempt.trade_open.is_(True))
         uow.commit()
     if claimed:
         finish_close(uow, attempt_id, provider, source, now, detail)

@@ -42,12 +42,16 @@ def log_event(session: Session, order_id: int | None, kind: str, source: Source 
                              detail=detail[:400]))
 
 
-def move(session: Session, attempt_id: int, target: OrderStatus, source: Source, **values) -> bool:
+def move(session: Session, attempt_id: int, target: OrderStatus, source: Source, *, only_if=None, **values) -> bool:
     """Compare-and-set: the attempt goes to ``target`` only from a state the table lets ``source``
-    move it from. False when another source got there first."""
+    move it from (and, with ``only_if``, a further condition on the row holds). False when another
+    source got there first."""
     allowed = [state.value for state in from_states(source, target)]
+    conditions = [PaymentAttempt.id == attempt_id, PaymentAttempt.status.in_(allowed)]
+    if only_if is not None:
+        conditions.append(only_if)
     return bool(session.execute(
-        update(PaymentAttempt).where(PaymentAttempt.id == attempt_id, PaymentAttempt.status.in_(allowed))
+        update(PaymentAttempt).where(*conditions)
         .values(status=target.value, **values).execution_options(synchronize_session=False)
     ).rowcount)
 

@@ -167,12 +167,13 @@ def _a_closer_claims_and_dies(app, order_id) -> None:
     from kiosk.domain.clock import utcnow
     from kiosk.domain.orders import Source
     from kiosk.services.settlement import move
-    from tests.services.conftest import uow
+    from tests.services.conftest import attempt_id, uow
 
+    attempt = attempt_id(app, order_id)
     with app.app_context():
         work = uow()
         with work:
-            assert move(work.session, order_id, OrderStatus.CLOSING, Source.CANCEL, closing_at=utcnow() - dt.timedelta(seconds=1),
+            assert move(work.session, attempt, OrderStatus.CLOSING, Source.CANCEL, closing_at=utcnow() - dt.timedelta(seconds=1),
                         close_target=OrderStatus.CANCELLED.value)
             work.commit()
 

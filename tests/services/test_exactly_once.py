@@ -24,6 +24,7 @@ from kiosk.payments.sandbox import sign
 from kiosk.services.checkout import CheckoutError
 from tests.helpers import ZHAO_MIN, Journey
 from tests.services.conftest import (
+    attempt_id,
     close,
     poll,
     sweep,
@@ -171,6 +172,7 @@ def test_eight_racing_recorders_record_one_payment(demo, terminal, via):
     order_id = terminal.identify(ZHAO_MIN).checkout()
     note = buyer_pays(demo, order_id)
     total = read_ledger(demo).totals[order_id]
+    attempt = attempt_id(demo, order_id)
     clients = [demo.test_client() for _ in range(8)]
 
     def work(i):
@@ -178,7 +180,7 @@ def test_eight_racing_recorders_record_one_payment(demo, terminal, via):
             response = post_notification(demo, note, clients[i])
             return response.status_code, response.text
         with demo.app_context():
-            settlement.record_payment(uow(), order_id, trade_no=note["trade_no"], amount_fen=total, source=Source.NOTIFY)
+            settlement.record_payment(uow(), attempt, trade_no=note["trade_no"], amount_fen=total, source=Source.NOTIFY)
             return read_ledger(demo).status(order_id)
 
     results, errors = run_together(8, work)
@@ -196,11 +198,12 @@ def test_two_orders_for_the_same_bills_settling_at_once_settle_each_bill_once(de
     close(demo, old)
     new = kiosk.checkout(bills_of(demo, old))
     totals = read_ledger(demo).totals
+    attempts = {order_id: attempt_id(demo, order_id) for order_id in (old, new)}
 
     def work(i):
         order_id = (old, new)[i]
         with demo.app_context():
-            settlement.record_payment(uow(), order_id, trade_no=f"T{i}", amount_fen=totals[order_id], source=Source.NOTIFY)
+            settlement.record_payment(uow(), attempts[order_id], trade_no=f"T{i}", amount_fen=totals[order_id], source=Source.NOTIFY)
             return read_ledger(demo).status(order_id)
 
     results, errors = run_together(2, work)

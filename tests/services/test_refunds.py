@@ -15,7 +15,7 @@ from kiosk.payments.base import ProviderError
 from kiosk.services import refunds
 from kiosk.services.refunds import RefundRefused, available_fen, follow_refunds, request_refund
 from tests.helpers import ZHAO_MIN
-from tests.services.conftest import bills_of, buyer_pays, poll, read_ledger, run_together, trade_of, uow
+from tests.services.conftest import attempt_id, bills_of, buyer_pays, poll, read_ledger, run_together, trade_of, uow
 from tests.services.test_exactly_once import late_payment_with_replacement, post_notification
 
 LATER = dt.timedelta(minutes=5)  # past the moment follow_refunds leaves a fresh refund alone
@@ -200,7 +200,7 @@ def test_money_paid_twice_is_given_back_once_however_often_the_sweep_runs(demo, 
     assert first.exit_code == 0 and "1 refunds of money paid twice asked for" in first.output
     second = runner.invoke(args=["refunds"])
     assert second.exit_code == 0 and "0 refunds of money paid twice asked for" in second.output
-    assert provider_refunds(demo) == [(refunds.automatic_request_no(new), before.totals[new])]
+    assert provider_refunds(demo) == [(refunds.automatic_request_no(attempt_id(demo, new)), before.totals[new])]
     after = read_ledger(demo)
     assert (after.status(new), after.refund_due(new)) == ("refunded", 0)
     # the order that paid the bills is untouched
@@ -216,6 +216,6 @@ def test_the_automatic_refund_is_asked_once_even_when_called_again_directly(demo
         # a racing or repeated request under the same number answers the first refund
         total = db.session.get(PaymentOrder, new).total_fen
         again = request_refund(uow(), new, total, "again", Source.REFUND, provider_of(demo),
-                               out_request_no=refunds.automatic_request_no(new))
+                               out_request_no=refunds.automatic_request_no(attempt_id(demo, new)))
         assert again.state == "success"
     assert len(provider_refunds(demo)) == 1
