@@ -49,7 +49,9 @@ class SandboxProvider:
     name = "sandbox"
     ack_body = "success"
 
-    def __init__(self, engine_source: Callable[[], Engine], signing_key: str, notify_mode: str = "http"):
+    def __init__(self, engine_source: Callable[[], Engine], signing_key: str, notify_mode: str = "http", name: str = "sandbox"):
+        # a second sandbox under another name stands for a second app in tests of several QR codes
+        self.name = name
         self._engine_source = engine_source
         self._key = signing_key
         self.notify_mode = notify_mode
