@@ -24,7 +24,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from ...domain.clock import LOCAL_ZONE
-from .faults import Faults
+from .faults import Faults, SlowAnswersSwitch
 from .keys import load_public, new_key, rsa_sign, rsa_verify
 from .notify import Notifier
 
@@ -75,7 +75,7 @@ class Trade:
         return sum(self.refunds.values())
 
 
-class AlipaySimulator:
+class AlipaySimulator(SlowAnswersSwitch):
     """``api_base``: where the simulator's gateway is reached (bill download URLs are under it);
     ``wallet_base``: where phones open its wallet page: then the QR code is that page's URL,
     otherwise an https://qr.alipay.com/ code as Alipay's."""
@@ -104,14 +104,6 @@ class AlipaySimulator:
     @fault.setter
     def fault(self, value: str | None) -> None:
         self.faults.gateway = {"delay": "slow"}.get(value, value)
-
-    @property
-    def delay(self) -> float:
-        return self.faults.slow_seconds
-
-    @delay.setter
-    def delay(self, value: float) -> None:
-        self.faults.slow_seconds = value
 
     @property
     def gateway_url(self) -> str:

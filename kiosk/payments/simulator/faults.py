@@ -48,3 +48,18 @@ class Faults:
 
     def has(self, name: str) -> bool:
         return name in self.notify
+
+
+class SlowAnswersSwitch:
+    """The gateways' ``delay`` (seconds of a slow answer), kept on their shared ``faults``: the
+    name the tests' fakes have always used."""
+
+    faults: Faults
+
+    @property
+    def delay(self) -> float:
+        return self.faults.slow_seconds
+
+    @delay.setter
+    def delay(self, value: float) -> None:
+        self.faults.slow_seconds = value

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ...domain.clock import LOCAL_ZONE as BEIJING
 from ..base import Callback
 from .alipay import Reply
-from .faults import Faults
+from .faults import Faults, SlowAnswersSwitch
 from .keys import load_public, new_key, rsa_sign, rsa_verify
 from .notify import Notifier
 
@@ -76,7 +76,7 @@ class Refund:
     created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(BEIJING))
 
 
-class WechatSimulator:
+class WechatSimulator(SlowAnswersSwitch):
     """``api_base``: where the v3 API is reached (download URLs are under it); ``wallet_base``:
     where phones open the wallet page: then ``code_url`` is that page's URL, otherwise a
     ``weixin://`` code as WeChat's. ``served`` makes it behave like a running provider rather than
@@ -117,14 +117,6 @@ class WechatSimulator:
             self.wechat_fault = value
         else:
             self.wechat_fault, self.faults.gateway = None, {"delay": "slow", "500": "http500"}.get(value, value)
-
-    @property
-    def delay(self) -> float:
-        return self.faults.slow_seconds
-
-    @delay.setter
-    def delay(self, value: float) -> None:
-        self.faults.slow_seconds = value
 
     # -- the buyer's side ---------------------------------------------------------------
     def by_token(self, token: str) -> Order | None:
