@@ -9,7 +9,7 @@ export FLASK_APP := kiosk
 # computer's network address to pay from a real phone. 0.0.0.0 is where to listen, not an address.
 KIOSK_PUBLIC_BASE_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 
-.PHONY: run test install install-test translations chromium db bench bench-poll clean
+.PHONY: run test install install-test translations chromium db bench bench-poll bench-surge clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,16 @@ bench: install
 # and the PostgreSQL of the tests; see docs/benchmarks.md). About two minutes.
 bench-poll: install
 	$(BIN)/python bench/poll.py
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
+	touch $@
+
+# the year-end surge: 200 kiosks running the whole journey against two gunicorn instances on one
+# fresh PostgreSQL database, next to the primary-key-read baseline (needs the PostgreSQL of the
+# tests and openssl; redis-server if present; see docs/benchmarks.md). About three minutes.
+bench-surge: $(VENV)/.installed-bench translations
+	$(BIN)/python bench/surge.py $(SURGE_ARGS)
 
 clean:
 	rm -rf $(VENV) instance test-artifacts

@@ -41,7 +41,8 @@ class Answer:
 class Browser(Protocol):
     """What the journey needs of an HTTP client with its own cookies. ``name`` labels the
     request in the figures; redirects are never followed (the journey makes the next request
-    itself, as its own line in the figures)."""
+    itself, as its own line in the figures). A ``Referer`` given as a path is made absolute
+    on the browser's own origin (``referer_on``)."""
 
     def request(self, name: str, method: str, url: str, body: str | None = None,
                 headers: Mapping[str, str] | None = None) -> Answer: ...
@@ -78,10 +79,20 @@ def get(browser: Browser, step: str, path: str, *, htmx: bool = False, label: st
     return browser.request(f"{step}: GET {label or path}", "GET", path, headers=headers)
 
 
-def post(browser: Browser, step: str, path: str, fields: list[tuple[str, str]], token: str, *, htmx: bool = False,
-         label: str | None = None) -> Answer:
-    """A form post with the page's CSRF token, as a form (hidden field) or htmx (the header too)."""
-    headers = {"Content-Type": FORM}
+def referer_on(origin: str, headers: Mapping[str, str] | None) -> dict[str, str]:
+    """``headers`` with a path-only ``Referer`` made absolute on ``origin`` (scheme://host:port)."""
+    headers = dict(headers or {})
+    if headers.get("Referer", "").startswith("/"):
+        headers["Referer"] = origin.rstrip("/") + headers["Referer"]
+    return headers
+
+
+def post(browser: Browser, step: str, path: str, fields: list[tuple[str, str]], token: str, page: str, *,
+         htmx: bool = False, label: str | None = None) -> Answer:
+    """A form post from ``page`` (the path the browser shows) with its CSRF token, as a form
+    (hidden field) or htmx (the header too). The browser sends the page as ``Referer`` (the app's
+    Referrer-Policy is same-origin), which Flask-WTF demands of every POST over https."""
+    headers = {"Content-Type": FORM, "Referer": page}
     if htmx:
         headers.update({"HX-Request": "true", "X-CSRFToken": token})
     body = urlencode([("csrf_token", token), *fields])
@@ -102,7 +113,7 @@ def pay_in_sandbox(phone: Browser, wallet_url: str) -> None:
     if 'id="wallet-pay"' not in page.text:
         raise JourneyFailed(step, "the wallet does not offer to pay")
     answer = phone.request("pay: POST /sandbox/wallet/<token>/pay", "POST", wallet_url.rstrip("/") + "/pay",
-                           urlencode([("csrf_token", _csrf(step, page))]), {"Content-Type": FORM})
+                           urlencode([("csrf_token", _csrf(step, page))]), {"Content-Type": FORM, "Referer": wallet_url})
     if answer.status != 200 or 'id="wallet-result"' not in answer.text or "wallet-pay" in answer.text:
         raise JourneyFailed(step, f"the wallet did not take the payment ({answer.status})")
 
@@ -115,12 +126,12 @@ def journey(kiosk: Browser, phone: Browser, id_number: str, *, sleep: Callable[[
     number of polls; raises ``JourneyFailed``."""
     # new visit: the attract screen, its start button, the ID number screen
     token = _csrf("new visit", _expect("new visit", get(kiosk, "new visit", "/"), 200))
-    _expect("new visit", post(kiosk, "new visit", "/start", [], token), 303, "/identify")
+    _expect("new visit", post(kiosk, "new visit", "/start", [], token, "/"), 303, "/identify")
     token = _csrf("new visit", _expect("new visit", get(kiosk, "new visit", "/identify"), 200))
     sleep(think_seconds)
 
     # identify: the keypad's Next is an htmx post; the kiosk sends the browser to the person
-    _expect("identify", post(kiosk, "identify", "/identify", [("id_number", id_number)], token, htmx=True), 204, "/person")
+    _expect("identify", post(kiosk, "identify", "/identify", [("id_number", id_number)], token, "/identify", htmx=True), 204, "/person")
     _expect("identify", get(kiosk, "identify", "/person"), 200)
     sleep(think_seconds)
 
@@ -133,7 +144,7 @@ def journey(kiosk: Browser, phone: Browser, id_number: str, *, sleep: Callable[[
 
     # order: Pay makes the order; the QR screen shows its code
     fields = [("key", key.group(1)), *[("bills", bill) for bill in bills]]
-    _expect("order", post(kiosk, "order", "/pay", fields, _csrf("dues", page)), 303, "/payment")
+    _expect("order", post(kiosk, "order", "/pay", fields, _csrf("dues", page), "/dues"), 303, "/payment")
     page = _expect("order", get(kiosk, "order", "/payment"), 200)
     wallet = QR_PAYLOAD.search(page.text)
 
@@ -166,6 +177,6 @@ def journey(kiosk: Browser, phone: Browser, id_number: str, *, sleep: Callable[[
     sleep(think_seconds)
 
     # finish: Done ends the visit and shows the attract screen again
-    _expect("finish", post(kiosk, "finish", "/done", [], _csrf("receipt", page)), 303, "/")
+    _expect("finish", post(kiosk, "finish", "/done", [], _csrf("receipt", page), "/receipt"), 303, "/")
     _expect("finish", get(kiosk, "finish", "/"), 200)
     return polls

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bench.surge_audit import double_payments, order_counts
-from bench.surge_journey import Answer, JourneyFailed, journey, pay_in_sandbox
+from bench.surge_journey import Answer, JourneyFailed, journey, pay_in_sandbox, referer_on
 from bench.surge_people import id_number, seed_people
 from kiosk.domain.idnumber import parse_resident_id
 from kiosk.extensions import db
@@ -25,7 +25,7 @@ class ClientBrowser:
 
     def request(self, name, method, url, body=None, headers=None):
         self.names.append(name)
-        response = self.client.open(url, method=method, data=body, headers=dict(headers or {}))
+        response = self.client.open(url, method=method, data=body, headers=referer_on("http://localhost", headers))
         return Answer(response.status_code, dict(response.headers), response.get_data(as_text=True))
 
 
