@@ -101,10 +101,50 @@ def make_certificate(folder: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
     return cert, key
 
 
-def gunicorn(app_spec: str, port: int, env: dict, args, cert, key, log: pathlib.Path) -> subprocess.Popen:
-    command = [str(BIN / "gunicorn"), "-k", "gthread", "-w", str(args.workers), "--threads", str(args.threads),
-               "--keep-alive", "5", "--certfile", str(cert), "--keyfile", str(key), "-b", f"127.0.0.1:{port}",
-               "--log-level", "warning", app_spec]
+NGINX = """
+worker_processes 1;
+daemon off;
+pid {folder}/nginx.pid;
+error_log {folder}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {folder}/nginx-body;
+  proxy_temp_path {folder}/nginx-proxy;
+  fastcgi_temp_path {folder}/nginx-fastcgi;
+  uwsgi_temp_path {folder}/nginx-uwsgi;
+  scgi_temp_path {folder}/nginx-scgi;
+  ssl_certificate {cert};
+  ssl_certificate_key {key};
+  upstream kiosk {{ {kiosk_servers} keepalive 64; }}
+  upstream baseline {{ {baseline_servers} keepalive 64; }}
+  server {{ listen 127.0.0.1:{kiosk_port} ssl; location / {{ proxy_pass http://kiosk; {proxy} }} }}
+  server {{ listen 127.0.0.1:{baseline_port} ssl; location / {{ proxy_pass http://baseline; {proxy} }} }}
+}}
+"""
+# what the README's production asks of the proxy: the client's Host passed on; and https said, so
+# that gunicorn (forwarded_allow_ips 127.0.0.1) tells the app the request was secure
+PROXY = ('proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $http_host; '
+         'proxy_set_header X-Forwarded-Proto https; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;')
+
+
+def start_nginx(folder: pathlib.Path, cert, key, kiosk_port: int, kiosk_upstreams: list[int], baseline_port: int,
+                baseline_upstreams: list[int]) -> subprocess.Popen:
+    """The TLS reverse proxy in front of the instances (README "Production"), round robin."""
+    config = folder / "nginx.conf"
+    config.write_text(NGINX.format(
+        folder=folder, cert=cert, key=key, kiosk_port=kiosk_port, baseline_port=baseline_port, proxy=PROXY,
+        kiosk_servers=" ".join(f"server 127.0.0.1:{port};" for port in kiosk_upstreams),
+        baseline_servers=" ".join(f"server 127.0.0.1:{port};" for port in baseline_upstreams)))
+    process = subprocess.Popen([shutil.which("nginx"), "-c", str(config), "-e", str(folder / "nginx-error.log")],
+                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    wait_for_port(process, kiosk_port, f"nginx (log: {folder / 'nginx-error.log'})")
+    return process
+
+
+def gunicorn(app_spec: str, port: int, env: dict, args, log: pathlib.Path) -> subprocess.Popen:
+    command = [str(BIN / "gunicorn"), "-k", args.worker_class, "-w", str(args.workers), "--threads", str(args.threads),
+               "--keep-alive", "75", "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     wait_for_port(process, port, f"gunicorn {app_spec} on {port} (log: {log})")
     return process
@@ -186,8 +226,8 @@ def print_report(surge: dict, baseline: dict, audits: list[tuple[str, dict]], or
     base = base_rows["baseline"]
     base_p50, base_p99 = percentile(base["histogram"], 0.5), percentile(base["histogram"], 0.99)
     print()
-    print(f"{args.kiosks} kiosks on {args.instances} instances x gunicorn gthread -w {args.workers} --threads {args.threads} "
-          f"(TLS), PostgreSQL, limits counted in {limiter}; steady load {window:.0f} s after a ramp-up of "
+    print(f"{args.kiosks} kiosks, nginx (TLS) -> {args.instances} instances x gunicorn {args.worker_class} -w {args.workers} "
+          f"--threads {args.threads}, PostgreSQL, limits counted in {limiter}; steady load {window:.0f} s after a ramp-up of "
           f"{args.kiosks / args.spawn_rate:.0f} s; locust on the same 2 cores")
     print(f"{'step':28} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'p99/base':>9}")
     worst = 0.0
@@ -230,6 +270,7 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per instance")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
     parser.add_argument("--think", type=float, default=1.0, help="seconds a citizen spends on each screen")
     parser.add_argument("--pay-after", type=int, default=3, help="polls before the phone pays")
     parser.add_argument("--persons", type=int, help="synthetic citizens (default: enough for every journey)")
@@ -244,8 +285,9 @@ def main() -> None:
     for tool in ("locust", "gunicorn"):
         if not (BIN / tool).exists():
             sys.exit(f"{tool} is missing: pip install -e '.[bench]' (make bench-surge does it)")
-    if shutil.which("openssl") is None:
-        sys.exit("openssl is missing (apt-get install -y openssl): the instances serve https")
+    for tool, package in (("openssl", "openssl"), ("nginx", "nginx-light")):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is missing: apt-get install -y {package} (the TLS proxy in front of the instances)")
 
     database = f"kiosk_surge_{secrets.token_hex(4)}"
     admin = sa.create_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
@@ -274,7 +316,10 @@ def main() -> None:
             limiter_uri = f"redis://127.0.0.1:{redis_port}"
             limiter = "one redis shared by every instance and worker"
         ports = [free_port() for _ in range(args.instances)]
-        hosts = [f"https://localhost:{port}" for port in ports]
+        base_ports = [free_port() for _ in range(args.instances)]
+        public_port, baseline_public_port = free_port(), free_port()
+        processes.append(start_nginx(folder, cert, key, public_port, ports, baseline_public_port, base_ports))
+        public = f"https://localhost:{public_port}"
         app_env = {
             **base_env,
             "KIOSK_DATABASE_URL": url, "KIOSK_SECRET_KEY": secret, "KIOSK_ID_DIGEST_KEY": digest_key,
@@ -284,16 +329,17 @@ def main() -> None:
             # from inside the app: it must trust the bench's self-signed certificate
             "SSL_CERT_FILE": str(cert),
         }
-        for index, (port, host) in enumerate(zip(ports, hosts)):
-            env = {**app_env, "KIOSK_PUBLIC_BASE_URL": host, "KIOSK_TERMINAL_CODE": f"SURGE-{chr(ord('A') + index)}"}
-            processes.append(gunicorn("wsgi:app", port, env, args, cert, key, folder / f"app-{index}.log"))
+        for index, port in enumerate(ports):
+            env = {**app_env, "KIOSK_PUBLIC_BASE_URL": public, "KIOSK_TERMINAL_CODE": f"SURGE-{chr(ord('A') + index)}"}
+            processes.append(gunicorn("wsgi:app", port, env, args, folder / f"app-{index}.log"))
         context = ssl.create_default_context(cafile=str(cert))
-        for host in hosts:
-            with urllib.request.urlopen(host + "/", context=context, timeout=30) as response:
+        for _ in ports:  # round robin: each instance answers once
+            with urllib.request.urlopen(public + "/", context=context, timeout=30) as response:
                 assert response.status == 200, response.status
 
-        print(f"surge: {args.kiosks} kiosks on {', '.join(hosts)}, ramp-up {ramp} s, steady {args.seconds} s ...", flush=True)
-        locust_env = {**base_env, "SURGE_HOSTS": ",".join(hosts), "SURGE_PERSONS": str(persons),
+        print(f"surge: {args.kiosks} kiosks on {public} ({args.instances} instances), ramp-up {ramp} s, "
+              f"steady {args.seconds} s ...", flush=True)
+        locust_env = {**base_env, "SURGE_HOSTS": public, "SURGE_PERSONS": str(persons),
                       "SURGE_THINK_SECONDS": str(args.think), "SURGE_PAY_AFTER_POLLS": str(args.pay_after)}
         surge = run_locust("Kiosk", args.kiosks, args.spawn_rate, ramp + args.seconds, locust_env, folder)
 
@@ -303,7 +349,7 @@ def main() -> None:
         with engine.connect() as connection:
             audits.append(("right after the load", double_payments(connection)))
         reconcile = subprocess.run([str(BIN / "flask"), "--app", "wsgi", "reconcile"], cwd=ROOT, capture_output=True, text=True,
-                                   env={**app_env, "KIOSK_PUBLIC_BASE_URL": hosts[0], "KIOSK_TERMINAL_CODE": "SURGE-A"})
+                                   env={**app_env, "KIOSK_PUBLIC_BASE_URL": public, "KIOSK_TERMINAL_CODE": "SURGE-A"})
         with engine.connect() as connection:
             audits.append((f"after flask reconcile ({reconcile.stdout.strip() or reconcile.stderr.strip()[-200:]})",
                            double_payments(connection)))
@@ -316,13 +362,12 @@ def main() -> None:
         rows, window = summarise(surge["stats"])
         requests = sum(row["requests"] for step, row in rows.items() if step in STEPS)
         rate = max(requests / window / args.kiosks, 0.01)
-        base_ports = [free_port() for _ in range(args.instances)]
         base_env_app = {**base_env, "BENCH_DATABASE_URL": url, "BENCH_ORDER_ID": str(order_id or 1)}
         for index, port in enumerate(base_ports):
-            processes.append(gunicorn("bench.baseline_app:create()", port, base_env_app, args, cert, key, folder / f"base-{index}.log"))
+            processes.append(gunicorn("bench.baseline_app:create()", port, base_env_app, args, folder / f"base-{index}.log"))
         print(f"baseline: {args.kiosks} users at {rate:.2f} requests/s each, {args.baseline_seconds} s ...", flush=True)
         baseline = run_locust("Baseline", args.kiosks, args.spawn_rate, ramp + args.baseline_seconds,
-                              {**base_env, "SURGE_BASELINE_HOSTS": ",".join(f"https://localhost:{p}" for p in base_ports),
+                              {**base_env, "SURGE_BASELINE_HOSTS": f"https://localhost:{baseline_public_port}",
                                "SURGE_BASELINE_RATE": f"{rate:.4f}"}, folder)
         print_report(surge, baseline, audits, orders, args, limiter)
     finally:
