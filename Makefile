@@ -67,10 +67,18 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
 	touch $@
 
-# the year-end surge: 200 kiosks running the whole journey against two gunicorn instances on one
-# fresh PostgreSQL database, next to the primary-key-read baseline (needs the PostgreSQL of the
-# tests and openssl; redis-server if present; see docs/benchmarks.md). About three minutes.
+# the year-end surge: 200 kiosks running the whole journey through an nginx TLS proxy against two
+# gunicorn instances on one fresh PostgreSQL database, next to the primary-key-read baseline (needs
+# the PostgreSQL of the tests, openssl and nginx; redis-server if present; see docs/benchmarks.md).
+# About three minutes. Options: make bench-surge SURGE_ARGS="--kiosks 50 --seconds 30"
 bench-surge: $(VENV)/.installed-bench translations
+	@if ! command -v nginx >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	  else \
+	    echo "nginx is missing: run 'sudo apt-get install nginx-light'"; exit 1; \
+	  fi; \
+	fi
 	$(BIN)/python bench/surge.py $(SURGE_ARGS)
 
 clean:
