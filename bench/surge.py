@@ -6,11 +6,12 @@ What it does (docs/benchmarks.md, "The year-end surge", has the figures and the 
 1. creates a fresh PostgreSQL database (``--pg``, default postgresql+psycopg://postgres@127.0.0.1:5432),
    upgrades it with the migrations, seeds the demo and ``--persons`` synthetic citizens with
    dues of their own (``bench/surge_people.py``; their ID numbers are never printed);
-2. makes a self-signed certificate for ``localhost`` and starts ``--instances`` gunicorn
-   instances of ``wsgi:app`` (production settings: generated secrets, https
-   ``KIOSK_PUBLIC_BASE_URL`` of the instance itself, training mode for the sandbox) on ports of
-   their own, ``--workers`` gthread workers with ``--threads`` threads each, the look-up limits'
-   counts in a redis of their own (``--limiter redis``) or in each process (``memory``);
+2. makes a self-signed certificate for ``localhost``, starts an nginx TLS proxy (round robin)
+   and behind it ``--instances`` gunicorn instances of ``wsgi:app`` on plain-http ports
+   (production settings: generated secrets, ``KIOSK_PUBLIC_BASE_URL`` the proxy's https
+   address, training mode for the sandbox), ``--workers`` sync workers each as the README's
+   production (``--worker-class gthread --threads N`` as an option), the look-up limits' counts
+   in a redis of their own (``--limiter redis``) or in each process (``memory``);
 3. runs ``--kiosks`` locust users (``bench/surge_locustfile.py``), ramped up at ``--spawn-rate``
    per second, then ``--seconds`` of steady load; each runs journey after journey
    (``bench/surge_journey.py``), a new citizen each time;
@@ -143,8 +144,8 @@ def start_nginx(folder: pathlib.Path, cert, key, kiosk_port: int, kiosk_upstream
 
 
 def gunicorn(app_spec: str, port: int, env: dict, args, log: pathlib.Path) -> subprocess.Popen:
-    command = [str(BIN / "gunicorn"), "-k", args.worker_class, "-w", str(args.workers), "--threads", str(args.threads),
-               "--keep-alive", "75", "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec]
+    threads = ["--threads", str(args.threads)] if args.worker_class == "gthread" else []
+    command = [str(BIN / "gunicorn"), "-k", args.worker_class, "-w", str(args.workers), *threads, "--keep-alive", "75", "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     wait_for_port(process, port, f"gunicorn {app_spec} on {port} (log: {log})")
     return process
@@ -229,8 +230,9 @@ def print_report(surge: dict, baseline: dict, audits: list[tuple[str, dict]], or
     base = base_rows["baseline"]
     base_p50, base_p99 = percentile(base["histogram"], 0.5), percentile(base["histogram"], 0.99)
     print()
-    print(f"{args.kiosks} kiosks, nginx (TLS) -> {args.instances} instances x gunicorn {args.worker_class} -w {args.workers} "
-          f"--threads {args.threads}, PostgreSQL, look-up limits counted in {limiter};\n"
+    threads = f" --threads {args.threads}" if args.worker_class == "gthread" else ""
+    print(f"{args.kiosks} kiosks, nginx (TLS) -> {args.instances} instances x gunicorn -k {args.worker_class} -w {args.workers}"
+          f"{threads}, PostgreSQL, look-up limits counted in {limiter};\n"
           f"{args.seconds} s of steady load after a ramp-up of {args.kiosks / args.spawn_rate:.0f} s (requests/s over those "
           f"{args.seconds} s; latencies also over the last journeys finishing); think {args.think:g} s a screen, the phone "
           f"pays after {args.pay_after} polls; locust, nginx and PostgreSQL on the same {os.cpu_count()} cores")
@@ -274,9 +276,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60, help="steady load after the ramp-up")
     parser.add_argument("--baseline-seconds", type=int, default=30)
     parser.add_argument("--instances", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per instance")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
-    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
+    # README's production command is gunicorn -w 4 (sync workers); gthread -w 2 --threads 4 did worse here
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers per instance")
+    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread only)")
     parser.add_argument("--think", type=float, default=3.0, help="seconds a citizen spends on each screen")
     parser.add_argument("--pay-after", type=int, default=5, help="polls (seconds) before the phone pays")
     parser.add_argument("--persons", type=int, help="synthetic citizens (default: enough for every journey)")
