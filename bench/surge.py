@@ -307,6 +307,7 @@ def main() -> None:
         sys.exit(f"PostgreSQL is not available at {PG}: {str(exc).splitlines()[0]}")
     url = f"{PG}/{database}"
     processes: list[subprocess.Popen] = []
+    doubled = 0
     folder = pathlib.Path(tempfile.mkdtemp(prefix="kiosk-surge-"))
     try:
         secret, digest_key, sandbox_key = (secrets.token_urlsafe(48) for _ in range(3))
@@ -379,6 +380,7 @@ def main() -> None:
                               {**base_env, "SURGE_BASELINE_HOSTS": f"https://localhost:{baseline_public_port}",
                                "SURGE_BASELINE_RATE": f"{rate:.4f}"}, folder)
         print_report(surge, baseline, audits, orders, args, limiter)
+        doubled = sum(count for _, found in audits for count in found.values())
     finally:
         for process in reversed(processes):
             stop(process)
@@ -386,6 +388,8 @@ def main() -> None:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
         print(f"(logs of the servers and locust: {folder})")
+    if doubled:
+        sys.exit("DOUBLE PAYMENTS FOUND: see the counts above")
 
 
 if __name__ == "__main__":
