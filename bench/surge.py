@@ -181,8 +181,8 @@ def run_locust(user_class: str, users: int, spawn_rate: float, run_seconds: int,
     log = folder / f"{user_class}-locust.log"
     command = [str(BIN / "locust"), "-f", str(ROOT / "bench" / "surge_locustfile.py"), "--headless", "--only-summary",
                "-u", str(users), "-r", str(spawn_rate), "--run-time", f"{run_seconds}s", "--stop-timeout", "20",
-               "--reset-stats", "--json-file", str(result.with_suffix("")), "--csv", str(folder / user_class), "--loglevel", "WARNING", "--logfile", str(log),
-               user_class]
+               "--reset-stats", "--json-file", str(result.with_suffix("")), "--csv", str(folder / user_class),
+               "--loglevel", "WARNING", "--logfile", str(log), user_class]
     completed = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if not result.exists():
         sys.exit(f"locust {user_class} failed ({completed.returncode}): {completed.stderr[-2000:]}\n(log: {log})")
