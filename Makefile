@@ -9,7 +9,11 @@ export FLASK_APP := kiosk
 # computer's network address to pay from a real phone. 0.0.0.0 is where to listen, not an address.
 KIOSK_PUBLIC_BASE_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 
-.PHONY: run test install install-test translations chromium db bench bench-poll bench-surge clean
+# the adapters call the simulator on this machine even when phones use a LAN address
+KIOSK_SIMULATOR_URL ?= http://127.0.0.1:$(PORT)/simulator
+SIMULATOR_PORT ?= 5100
+
+.PHONY: run test install install-test translations chromium db bench bench-poll bench-surge clean simulator
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,15 +36,25 @@ translations: $(VENV)/.installed
 # without KIOSK_ENV the app is production and refuses the development keys: these targets are development
 db run: export KIOSK_ENV := development
 run: export KIOSK_PUBLIC_BASE_URL := $(KIOSK_PUBLIC_BASE_URL)
+run: export KIOSK_SIMULATOR_URL := $(KIOSK_SIMULATOR_URL)
 
 db: install
 	mkdir -p instance
+	$(BIN)/flask simulator-keys
 	$(BIN)/flask init-db
 	$(BIN)/flask seed-demo
 
 run: db
 	@echo "Kiosk on http://$(HOST):$(PORT)/  (demo ID numbers: see README.md)"
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# the payment simulator as a process of its own, for several app instances (a benchmark): give
+# each instance KIOSK_SIMULATOR_URL=http://127.0.0.1:$(SIMULATOR_PORT)/simulator. One worker:
+# its trades are in memory; threads for the concurrent calls.
+simulator: install
+	$(BIN)/flask simulator-keys
+	KIOSK_ENV=development KIOSK_PUBLIC_BASE_URL=http://$(HOST):$(SIMULATOR_PORT) \
+	  $(BIN)/gunicorn -w 1 --threads 32 -b $(HOST):$(SIMULATOR_PORT) 'kiosk.web.simulator:create_simulator_app()'
 
 # Debian's Chromium for the browser tests; installed when missing and we are root.
 chromium:

@@ -61,7 +61,7 @@ def prepare(url: str) -> tuple[str, int]:
     from kiosk.services.uow import UnitOfWork
     from kiosk.demo import seed
 
-    app = create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": url, "SANDBOX_NOTIFY": "off"})
+    app = create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": url, "SANDBOX_NOTIFY": "off", "PAYMENT_PROVIDERS": ("sandbox",)})
     with app.app_context():
         config = migrate.get_config()
         config.attributes["configure_logger"] = False
@@ -164,7 +164,10 @@ def main() -> None:
         cookie, order_id = prepare(url)
         # development settings (the sandbox, dev keys), its notifications off, and an order that
         # outlives the run; the provider is still asked every few seconds as at a real kiosk
+        # (the sandbox named: development's default is Alipay through the in-app simulator, whose
+        # trades live in one process, not in two gunicorn workers)
         kiosk_env = {"KIOSK_ENV": "development", "KIOSK_DATABASE_URL": url, "KIOSK_SANDBOX_NOTIFY": "off",
+                     "KIOSK_PAYMENT_PROVIDER": "sandbox",
                      "KIOSK_ORDER_TTL_SECONDS": "3600"}
         poll_port, baseline_port = free_port(), free_port()
         servers.append(start_server("kiosk:create_app()", poll_port, kiosk_env))

@@ -6,6 +6,12 @@ built (``load_settings``, called by ``create_app``), never at import time.
 - ``development`` (``KIOSK_ENV=development``, which ``make run`` sets) fills in public
   ``dev-only-*`` keys and http://127.0.0.1:5000 so one machine works with no set-up.
 - ``testing`` is development with the sandbox's own notifications off.
+
+Development and testing serve the gateway simulator (``kiosk.payments.simulator``, under
+``/simulator/``): a provider none of whose ``KIOSK_ALIPAY_*`` / ``KIOSK_WECHAT_*`` variables is
+set is pointed at it, with the keys ``flask simulator-keys`` writes to ``instance/simulator/``,
+and development takes Alipay through it by default. Production serves it only with
+``KIOSK_SIMULATOR=on`` in training mode, and never fills in a provider's settings.
 """
 from __future__ import annotations
 
@@ -69,8 +75,10 @@ VARIABLES = {
     "SANDBOX_SIGNING_KEY": "KIOSK_SANDBOX_SIGNING_KEY",
     "SQLALCHEMY_DATABASE_URI": "KIOSK_DATABASE_URL",
     "PUBLIC_BASE_URL": "KIOSK_PUBLIC_BASE_URL",
-    "PAYMENT_PROVIDER": "KIOSK_PAYMENT_PROVIDER",
+    "PAYMENT_PROVIDERS": "KIOSK_PAYMENT_PROVIDERS",
     "TRAINING_MODE": "KIOSK_TRAINING_MODE",
+    "SIMULATOR": "KIOSK_SIMULATOR",
+    "SIMULATOR_URL": "KIOSK_SIMULATOR_URL",
     "SANDBOX_NOTIFY": "KIOSK_SANDBOX_NOTIFY",
     "TRUSTED_HOSTS": "KIOSK_TRUSTED_HOSTS",
     "PROVIDER_TIMEOUT_SECONDS": "KIOSK_PROVIDER_TIMEOUT_SECONDS",
@@ -109,6 +117,8 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
         raise SettingsError(f"KIOSK_ENV={env!r} is unknown: use production (the default), development or testing")
     developing = env != "production"
     get = environ.get
+    # the gateway simulator: on by default where developing, in production only when asked for
+    simulator = _env_bool(environ, "KIOSK_SIMULATOR") if get("KIOSK_SIMULATOR", "").strip() else developing
 
     settings = {
         "ENV_NAME": env,
@@ -132,13 +142,20 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
         # never taken from a request's Host header
         "PUBLIC_BASE_URL": (get("KIOSK_PUBLIC_BASE_URL") or "").rstrip("/")
         or (TESTING_PUBLIC_BASE_URL if env == "testing" else DEV_PUBLIC_BASE_URL if developing else None),
-        "PAYMENT_PROVIDER": get("KIOSK_PAYMENT_PROVIDER") or "sandbox",
+        # the apps a citizen may pay with, one QR code each, side by side in this order. Development
+        # offers both through their real adapters against the simulator; elsewhere the default is the sandbox
+        "PAYMENT_PROVIDERS": _providers(environ, ("alipay", "wechat") if env == "development" and simulator else ("sandbox",)),
+        "SIMULATOR": simulator,
+        # where the adapters reach the simulator (unset: PUBLIC_BASE_URL/simulator, the app itself);
+        # a simulator running as a process of its own is named here, e.g. http://127.0.0.1:5100/simulator
+        "SIMULATOR_URL": (get("KIOSK_SIMULATOR_URL") or "").strip().rstrip("/") or None,
+        "SIMULATOR_KEYS_DIR": get("KIOSK_SIMULATOR_KEYS_DIR") or str(ROOT / "instance" / "simulator"),
         # the sandbox in front of citizens: every screen and receipt says no real payment happens
         "TRAINING_MODE": _env_bool(environ, "KIOSK_TRAINING_MODE"),
         "SANDBOX_SIGNING_KEY": get("KIOSK_SANDBOX_SIGNING_KEY") or (DEV_DEFAULTS["SANDBOX_SIGNING_KEY"] if developing else None),
         "SANDBOX_NOTIFY": get("KIOSK_SANDBOX_NOTIFY", "http"),  # "http" or "off"
         # the real providers' settings: key *file paths*, read when the provider is built
-        **{setting: (get(variable) or "").strip() or (default if kind == "gateway" else None)
+        **{setting: (get(variable) or "").strip() or None
            for entries in PROVIDER_SETTINGS.values() for setting, variable, kind, default in entries},
         # how long a call to a real provider's gateway may take before it counts as failed
         "PROVIDER_TIMEOUT_SECONDS": _env_int(environ, "KIOSK_PROVIDER_TIMEOUT_SECONDS", 10),
@@ -166,6 +183,7 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
         settings["SANDBOX_NOTIFY"] = "off"  # tests deliver notifications themselves, retries and forgeries included
     settings.update(overrides or {})
     settings["ENV_NAME"] = env
+    fill_provider_defaults(settings)
     check_limits(settings)
 
     if env != "production":
@@ -180,19 +198,53 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
     return settings
 
 
+def _providers(environ: Mapping[str, str], default: tuple[str, ...]) -> tuple[str, ...]:
+    """``KIOSK_PAYMENT_PROVIDERS`` (comma-separated), else the older single ``KIOSK_PAYMENT_PROVIDER``, else ``default``."""
+    listed = environ.get("KIOSK_PAYMENT_PROVIDERS") or environ.get("KIOSK_PAYMENT_PROVIDER") or ""
+    return tuple(name.strip() for name in listed.split(",") if name.strip()) or default
+
+
+def fill_provider_defaults(settings: dict) -> None:
+    """A provider none of whose settings is given is the simulator's where developing (its keys,
+    ids and address); a gateway left unset is otherwise the provider's real one. Production gets
+    no simulator default, so a real deployment never signs with a key from instance/simulator."""
+    if not settings.get("SIMULATOR_URL") and settings.get("SIMULATOR") and settings.get("PUBLIC_BASE_URL"):
+        settings["SIMULATOR_URL"] = settings["PUBLIC_BASE_URL"].rstrip("/") + "/simulator"
+    if settings["ENV_NAME"] != "production" and settings.get("SIMULATOR") and settings.get("SIMULATOR_URL"):
+        from kiosk.payments.simulator import provider_settings
+
+        simulated = provider_settings(settings["SIMULATOR_KEYS_DIR"], settings["SIMULATOR_URL"])
+        for name, entries in PROVIDER_SETTINGS.items():
+            if all(settings.get(setting) is None for setting, _, _, _ in entries):
+                settings.update(simulated[name])
+    for entries in PROVIDER_SETTINGS.values():
+        for setting, _, kind, default in entries:
+            if kind == "gateway" and not settings.get(setting):
+                settings[setting] = default
+
+
+def simulated_gateway(settings: Mapping, provider: str) -> bool:
+    """The provider's gateway is the simulator's (and the simulator is on): no real money can move."""
+    base = settings.get("SIMULATOR_URL")
+    if not settings.get("SIMULATOR") or not base or provider not in PROVIDER_SETTINGS:
+        return False
+    gateway = settings.get("ALIPAY_GATEWAY" if provider == "alipay" else "WECHAT_GATEWAY") or ""
+    return gateway.startswith(base.rstrip("/") + "/")
+
+
 def check_production(settings: Mapping) -> None:
     """Refuse to start production on a development default, a guessable key, the sandbox
     outside training, a half-configured provider, or an address taken from requests. One message
     lists every problem."""
     problems: list[str] = []
     training = settings.get("TRAINING_MODE") is True
-    provider = settings.get("PAYMENT_PROVIDER") or "sandbox"
+    providers = settings.get("PAYMENT_PROVIDERS") or ("sandbox",)
 
     if not settings.get("SQLALCHEMY_DATABASE_URI"):
         problems.append("KIOSK_DATABASE_URL is not set: give the database every instance and cron job share, "
                         "e.g. postgresql+psycopg://kiosk@db/kiosk")
 
-    keys = ["SECRET_KEY", "ID_DIGEST_KEY"] + (["SANDBOX_SIGNING_KEY"] if provider == "sandbox" else [])
+    keys = ["SECRET_KEY", "ID_DIGEST_KEY"] + (["SANDBOX_SIGNING_KEY"] if "sandbox" in providers else [])
     for key in keys:
         problem = secret_problem(settings.get(key))
         if problem:
@@ -213,12 +265,23 @@ def check_production(settings: Mapping) -> None:
             problems.append(f"KIOSK_TRUSTED_HOSTS has {host!r}: list host names only, separated by commas "
                             "(no scheme, port or path), e.g. kiosk.example.org,10.0.0.5")
 
-    if not training and provider == "sandbox":
-        problems.append("KIOSK_PAYMENT_PROVIDER is sandbox (the default when it is unset), whose wallet marks orders "
+    if not training and "sandbox" in providers:
+        problems.append("KIOSK_PAYMENT_PROVIDERS is sandbox (the default when it is unset), whose wallet marks orders "
                         "paid without any money. Production takes it only in training mode: set KIOSK_TRAINING_MODE=on, "
                         "and every screen and receipt says 'TRAINING: no real payment'. To take real money, set "
-                        "KIOSK_PAYMENT_PROVIDER=alipay or wechat and its keys (README, 'Real payment providers')")
+                        "KIOSK_PAYMENT_PROVIDERS=alipay,wechat (or one of them) and their keys (README, 'Real payment providers')")
     problems.extend(provider_problems(settings, production=True))
+    if settings.get("SIMULATOR") and not training:
+        problems.append("KIOSK_SIMULATOR is on but KIOSK_TRAINING_MODE is off: the simulator's wallet pages mark trades "
+                        "paid without any money. Production serves them only in training mode: set KIOSK_TRAINING_MODE=on, "
+                        "or unset KIOSK_SIMULATOR")
+    if settings.get("SIMULATOR") and training:
+        from kiosk.payments.simulator.keys import paths
+
+        missing = [path.name for path in paths(settings["SIMULATOR_KEYS_DIR"]).values() if not path.is_file()]
+        if missing:
+            problems.append(f"KIOSK_SIMULATOR_KEYS_DIR names {settings['SIMULATOR_KEYS_DIR']!r}, which lacks the simulator's "
+                            f"keys ({', '.join(missing)}): make them with `flask simulator-keys --dir <that folder>`")
     if settings.get("SANDBOX_NOTIFY") not in ("http", "off"):
         problems.append(f"KIOSK_SANDBOX_NOTIFY is {settings.get('SANDBOX_NOTIFY')!r}: use http or off")
 
@@ -227,22 +290,39 @@ def check_production(settings: Mapping) -> None:
 
 
 def provider_problems(settings: Mapping, *, production: bool) -> list[str]:
-    """Every environment: the provider is one this version knows, training takes only the
-    sandbox, and a real provider has every setting, each key file holds a key of the right kind
-    and the gateway is https (http to this machine only outside production, for the fakes)."""
-    provider = settings.get("PAYMENT_PROVIDER") or "sandbox"
-    if provider not in PROVIDERS:
-        return [f"KIOSK_PAYMENT_PROVIDER is {provider!r}, which this version does not know "
-                f"(known: {', '.join(PROVIDERS)})"]
-    if provider == "sandbox":
+    """Every environment: each provider is one this version knows, listed once; training takes
+    only the sandbox, alone; and a real provider has every setting, each key file holds a key
+    of the right kind and the gateway is https (http to this machine only outside production,
+    for the fakes)."""
+    providers = settings.get("PAYMENT_PROVIDERS") or ("sandbox",)
+    unknown = [name for name in providers if name not in PROVIDERS]
+    if unknown:
+        return [f"KIOSK_PAYMENT_PROVIDERS has {name!r}, which this version does not know (known: {', '.join(PROVIDERS)})"
+                for name in unknown]
+    if len(set(providers)) != len(providers):
+        return [f"KIOSK_PAYMENT_PROVIDERS lists a provider twice: {','.join(providers)}"]
+    if "sandbox" in providers and len(providers) > 1:
+        return [f"KIOSK_PAYMENT_PROVIDERS is {','.join(providers)}: the sandbox takes no real money and is never "
+                "offered next to a real provider"]
+    if providers == ("sandbox",):
         return []
     problems = []
-    if settings.get("TRAINING_MODE") is True:
-        problems.append(f"KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDER is {provider!r}: "
-                        "training uses the sandbox only, so no real money can move")
+    for provider in providers:
+        if settings.get("TRAINING_MODE") is True and not simulated_gateway(settings, provider):
+            gateway = "KIOSK_ALIPAY_GATEWAY" if provider == "alipay" else "KIOSK_WECHAT_GATEWAY"
+            problems.append(f"KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDERS has {provider!r}: "
+                            f"training uses the sandbox or the simulator (KIOSK_SIMULATOR=on, {gateway} under "
+                            "KIOSK_SIMULATOR_URL) only, so no real money can move")
     timeout = settings.get("PROVIDER_TIMEOUT_SECONDS")
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
         problems.append(f"KIOSK_PROVIDER_TIMEOUT_SECONDS is {timeout!r}: give a whole number of seconds above 0, e.g. 10")
+    for provider in providers:
+        problems.extend(_real_provider_problems(settings, provider, production))
+    return problems
+
+
+def _real_provider_problems(settings: Mapping, provider: str, production: bool) -> list[str]:
+    problems = []
     for setting, variable, kind, what in PROVIDER_SETTINGS[provider]:
         value = settings.get(setting)
         if kind == "gateway":
@@ -276,7 +356,8 @@ def key_file_problem(path: str, kind: str, what: str) -> str | None:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
     if not Path(path).exists():
-        return f"names {path!r}, which does not exist: give the path of the file holding {what}"
+        hint = "; the simulator's keys are made by `flask simulator-keys` (make db runs it)" if "/simulator/" in str(path) else ""
+        return f"names {path!r}, which does not exist: give the path of the file holding {what}{hint}"
     try:
         text = read_key_file(path)
     except OSError as exc:

@@ -70,12 +70,12 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("reconcile")
     def reconcile():
-        """Ask the provider about every pending order and follow each to its end."""
-        from .payments import provider
+        """Ask the providers about every unfinished payment attempt and follow each to its end."""
+        from .payments import payments
         from .services.sweeps import reconcile as sweep
 
-        count = sweep(UnitOfWork(db.session), provider())
-        click.echo(f"{count} pending orders looked at")
+        count = sum(sweep(UnitOfWork(db.session), provider) for provider in payments().offered)
+        click.echo(f"{count} unfinished payment attempts looked at")
 
     @app.cli.command("purge-sessions")
     def purge_sessions():
@@ -100,9 +100,10 @@ def register_commands(app: Flask) -> None:
 
         uow = UnitOfWork(db.session)
         order = db.session.get(PaymentOrder, order_id)
-        provider = payments().get(order.provider) if order is not None else None
-        if order is not None and provider is None:
-            raise click.ClickException(f"refund refused (other_provider): order {order_id} was paid through {order.provider}")
+        paid_with = order.paid_attempt.provider if order is not None and order.paid_attempt is not None else None
+        provider = payments().get(paid_with) if paid_with is not None else None
+        if paid_with is not None and provider is None:
+            raise click.ClickException(f"refund refused (other_provider): order {order_id} was paid through {paid_with}")
         if amount is None:
             amount = available_fen(db.session, order_id)
         db.session.rollback()
@@ -117,10 +118,27 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("refunds")
     def refunds():
         """Give back money paid twice, then follow every refund the provider has not finished."""
-        from .payments import provider
+        from .payments import payments
         from .services.refunds import follow_refunds, refund_what_is_due
 
         uow = UnitOfWork(db.session)
-        due = refund_what_is_due(uow, provider())
-        followed = follow_refunds(uow, provider())
+        due = sum(refund_what_is_due(uow, provider) for provider in payments().offered)
+        followed = sum(follow_refunds(uow, provider) for provider in payments().offered)
         click.echo(f"{due} refunds of money paid twice asked for, {followed} unfinished refunds followed")
+
+
+@click.command("simulator-keys")
+@click.option("--dir", "folder", default=None, help="where to write them (default: KIOSK_SIMULATOR_KEYS_DIR or instance/simulator)")
+def simulator_keys(folder: str | None) -> None:
+    """Make the gateway simulator's keys (Alipay's and the app's, WeChat Pay's and the merchant's,
+    the APIv3 key) where they are missing; existing ones are kept. A plugin command (pyproject's
+    flask.commands entry point), so it runs before the app can be built: development's default
+    provider needs these files to start."""
+    import os
+    from pathlib import Path
+
+    from .payments.simulator import ensure_keys
+
+    target = Path(folder or os.environ.get("KIOSK_SIMULATOR_KEYS_DIR") or Path(__file__).resolve().parent.parent / "instance" / "simulator")
+    written = ensure_keys(target)
+    click.echo(f"simulator keys in {target}: " + (f"made {', '.join(written)}" if written else "all there, none made"))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from .domain.clock import local_today, utcnow
 from .domain.idnumber import mask_id_number, parse_resident_id
 from .domain.orders import OrderStatus, Source
-from .models import Enrolment, PaymentOrder, PaymentOrderItem, Person, PremiumRuleRow, Region
+from .models import Enrolment, PaymentAttempt, PaymentOrder, PaymentOrderItem, Person, PremiumRuleRow, Region
 from .services.dues import due_lines
 from .services.people import id_digest
 from .services.settlement import record_payment
@@ -74,21 +74,23 @@ def seed(uow: UnitOfWork, digest_key: str, terminal_code: str) -> bool:
                 session.flush()
                 paid_orders.append(_counter_order(session, person, terminal_id(session, terminal_code), today))
         uow.commit()
-    for order_id, total in paid_orders:
-        record_payment(uow, order_id, trade_no=f"DEMO-CASH-{order_id}", amount_fen=total, source=Source.STAFF)
+    for attempt_id, total in paid_orders:
+        record_payment(uow, attempt_id, trade_no=f"DEMO-CASH-{attempt_id}", amount_fen=total, source=Source.STAFF)
     return True
 
 
 def _counter_order(session, person: Person, terminal: int, today: dt.date) -> tuple[int, int]:
-    """A person who paid at the counter last week: their order, recorded as paid by the caller."""
+    """A person who paid at the counter last week: their order's attempt, recorded as paid by the caller."""
     lines = [line for line in due_lines(session, person, today) if line.payable]
     now = utcnow()
-    order = PaymentOrder(out_trade_no=f"DEMO{person.id:06d}", idempotency_key=f"demo-{person.id}", person_id=person.id,
-                         terminal_id=terminal, provider="counter", status=OrderStatus.PENDING.value,
-                         total_fen=sum(line.amount_fen for line in lines), expires_at=now, created_at=now,
+    total = sum(line.amount_fen for line in lines)
+    order = PaymentOrder(idempotency_key=f"demo-{person.id}", person_id=person.id, terminal_id=terminal,
+                         total_fen=total, expires_at=now, created_at=now,
                          items=[PaymentOrderItem(bill_id=line.bill.id, principal_fen=line.bill.principal_fen,
                                                  subsidy_fen=line.bill.subsidy_fen, late_fee_fen=line.late_fee_fen,
                                                  amount_fen=line.amount_fen) for line in lines])
-    session.add(order)
+    attempt = PaymentAttempt(order=order, provider="counter", out_trade_no=f"DEMO{person.id:06d}", status=OrderStatus.PENDING.value,
+                             amount_fen=total, expires_at=now, created_at=now)
+    session.add_all([order, attempt])
     session.flush()
-    return order.id, order.total_fen
+    return attempt.id, total

@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKe
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .domain.clock import utcnow
+from .domain.orders import order_state
 from .extensions import db
 
 
@@ -92,38 +93,96 @@ class Terminal(db.Model):
 
 
 class PaymentOrder(db.Model):
+    """One checkout: the bills a citizen chose, priced once, and who holds them.
+
+    The money moves in its attempts (``PaymentAttempt``): one provider trade each, a QR code
+    each, several side by side when the terminal offers several apps, and a new round of them
+    when a QR expired and the citizen asks for another. The first attempt paid wins
+    (``paid_attempt_id``, set once by compare-and-set); any other payment is given back.
+    The order's state is derived from its attempts (``domain.orders.order_state``)."""
+
     __tablename__ = "payment_order"
     id: Mapped[int] = mapped_column(primary_key=True)
-    out_trade_no: Mapped[str] = mapped_column(String(64), unique=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"), index=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"))
-    provider: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     total_fen: Mapped[int] = mapped_column(Integer)
-    refund_due_fen: Mapped[int] = mapped_column(Integer, default=0)
-    qr_payload: Mapped[str | None] = mapped_column(Text)
-    qr_svg: Mapped[str | None] = mapped_column(Text)
-    provider_trade_no: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # the current round of attempts: its number, its QR codes' deadline, and when the providers
+    # were last asked about it (the poll claims each query with a compare-and-set on this)
+    round_no: Mapped[int] = mapped_column(Integer, default=1)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     last_queried_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    # closed here, but the provider's cancel failed: its QR may still be paid there
-    trade_open: Mapped[bool] = mapped_column(Boolean, default=False)
-    # while CLOSING: since when, and where the order goes if the provider closes it unpaid
-    closing_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    close_target: Mapped[str | None] = mapped_column(String(20))
+    paid_attempt_id: Mapped[int | None] = mapped_column(ForeignKey("payment_attempt.id", use_alter=True, name="fk_order_paid_attempt"))
     person: Mapped[Person] = relationship()
     terminal: Mapped[Terminal] = relationship()
     items: Mapped[list[PaymentOrderItem]] = relationship(back_populates="order", order_by="PaymentOrderItem.id")
+    # loaded with the order: its state is derived from them
+    attempts: Mapped[list[PaymentAttempt]] = relationship(back_populates="order", order_by="PaymentAttempt.id",
+                                                          foreign_keys="PaymentAttempt.order_id", lazy="selectin")
+    paid_attempt: Mapped[PaymentAttempt | None] = relationship(foreign_keys=[paid_attempt_id], post_update=True, lazy="selectin")
     receipt: Mapped[Receipt | None] = relationship(back_populates="order")
     __table_args__ = (
         CheckConstraint("total_fen > 0", name="ck_order_total_positive"),
         # the orders one terminal made for a person lately (create_order: the order limit and the take-over grace)
         Index("ix_payment_order_person_created", "person_id", "created_at"),
     )
+
+    @property
+    def current_attempts(self) -> list[PaymentAttempt]:
+        """The attempts of the current round, in the order the terminal offers its providers."""
+        return [attempt for attempt in self.attempts if attempt.round_no == self.round_no]
+
+    @property
+    def attempt(self) -> PaymentAttempt | None:
+        """The winning attempt, else the first of the current round (a one-provider terminal's only one)."""
+        if self.paid_attempt is not None:
+            return self.paid_attempt
+        current = self.current_attempts
+        return current[0] if current else None
+
+    @property
+    def status(self) -> str:
+        winner = self.paid_attempt.status if self.paid_attempt is not None else None
+        return order_state(winner, [attempt.status for attempt in self.current_attempts]).value
+
+    @property
+    def refund_due_fen(self) -> int:
+        """Money of the winning payment for bills another order had paid: given back automatically."""
+        return self.paid_attempt.refund_due_fen if self.paid_attempt is not None else 0
+
+
+class PaymentAttempt(db.Model):
+    """One provider trade of an order: its QR code and the state machine of ``domain.orders``.
+
+    Every change of ``status`` is a compare-and-set from the transition table
+    (``services.settlement.move``), so notifications, polls, sweeps and closers agree."""
+
+    __tablename__ = "payment_attempt"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("payment_order.id"), index=True)
+    round_no: Mapped[int] = mapped_column(Integer, default=1)
+    provider: Mapped[str] = mapped_column(String(20))
+    out_trade_no: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    # money of this trade to give back automatically: all of it for a second payment of a paid
+    # order, the bills' part for bills another order had paid
+    refund_due_fen: Mapped[int] = mapped_column(Integer, default=0)
+    qr_payload: Mapped[str | None] = mapped_column(Text)
+    qr_svg: Mapped[str | None] = mapped_column(Text)
+    provider_trade_no: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # closed here, but the provider's cancel failed: its QR may still be paid there
+    trade_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    # while CLOSING: since when, and where the attempt goes if the provider closes it unpaid
+    closing_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    close_target: Mapped[str | None] = mapped_column(String(20))
+    order: Mapped[PaymentOrder] = relationship(back_populates="attempts", foreign_keys=[order_id])
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="ck_attempt_amount_positive"),)
 
 
 class PaymentOrderItem(db.Model):
@@ -174,6 +233,7 @@ class PaymentEvent(db.Model):
     __tablename__ = "payment_event"
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("payment_order.id"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("payment_attempt.id"))
     kind: Mapped[str] = mapped_column(String(40))
     source: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str] = mapped_column(String(400), default="")
@@ -240,6 +300,7 @@ class Refund(db.Model):
     __tablename__ = "refund"
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("payment_order.id"), index=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("payment_attempt.id"), index=True)  # the trade refunded
     out_request_no: Mapped[str] = mapped_column(String(64), unique=True)
     amount_fen: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(200), default="")  # short, never personal data

@@ -10,7 +10,7 @@ def notify(app, order, status="TRADE_SUCCESS"):
     """What the sandbox posts to the callback once the buyer pays (or the trade closes)."""
     provider = provider_of(app)
     with app.app_context():
-        trade = db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == order.out_trade_no))
+        trade = db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == order.attempt.out_trade_no))
         trade.status = status
         db.session.commit()
         form = provider.notification_for(trade)

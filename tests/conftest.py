@@ -59,6 +59,16 @@ def make_config(database_url: str, **overrides) -> dict:
     return config
 
 
+@pytest.fixture(scope="session")
+def simulator_keys(tmp_path_factory) -> str:
+    """The gateway simulator's keys for this session (``flask simulator-keys`` writes the same)."""
+    from kiosk.payments.simulator import ensure_keys
+
+    folder = tmp_path_factory.mktemp("simulator-keys")
+    ensure_keys(folder)
+    return str(folder)
+
+
 def run_migrations(app, action: str = "upgrade", revision: str = "head", directory=None) -> None:
     """``flask db upgrade`` (or ``downgrade``) on the app's database, without Alembic's logging
     set-up, which would replace pytest's."""

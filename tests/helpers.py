@@ -74,7 +74,7 @@ def latest_order() -> PaymentOrder | None:
 
 
 def wallet_token(order: PaymentOrder) -> str:
-    return order.qr_payload.rsplit("/", 1)[1]
+    return order.attempt.qr_payload.rsplit("/", 1)[1]
 
 
 def amount_text(html: str, element_id: str) -> str:

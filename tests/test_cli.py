@@ -35,7 +35,7 @@ def test_init_db_and_seed_demo_are_safe_to_run_twice(app, runner):
 
 
 def test_reconcile_reports_what_it_looked_at(demo, runner):
-    assert "0 pending orders looked at" in runner.invoke(args=["reconcile"]).output
+    assert "0 unfinished payment attempts looked at" in runner.invoke(args=["reconcile"]).output
 
 
 
@@ -68,10 +68,10 @@ def test_refund_gives_part_then_the_rest_back_and_refuses_more(demo, runner):
 
 
 def test_refund_refuses_an_order_paid_elsewhere_or_unknown_and_needs_a_reason(demo, runner):
-    from kiosk.models import PaymentOrder
+    from kiosk.models import PaymentAttempt
 
     with demo.app_context():
-        counter = db.session.scalar(select(PaymentOrder.id).where(PaymentOrder.provider == "counter").limit(1))
+        counter = db.session.scalar(select(PaymentAttempt.order_id).where(PaymentAttempt.provider == "counter").limit(1))
     elsewhere = runner.invoke(args=["refund", str(counter), "--reason", "x"])
     assert elsewhere.exit_code == 1 and "other_provider" in elsewhere.output
     unknown = runner.invoke(args=["refund", "999999", "--reason", "x"])
@@ -83,3 +83,24 @@ def test_refunds_reports_what_it_did_on_the_demo_data(demo, runner):
     result = runner.invoke(args=["refunds"])
     assert result.exit_code == 0
     assert "0 refunds of money paid twice asked for, 0 unfinished refunds followed" in result.output
+
+
+def test_simulator_keys_are_made_once_and_kept(tmp_path):
+    from click.testing import CliRunner
+
+    from kiosk.cli import simulator_keys
+    from kiosk.payments.simulator.keys import FILES
+
+    folder = tmp_path / "simulator"
+    first = CliRunner().invoke(simulator_keys, ["--dir", str(folder)])
+    assert first.exit_code == 0 and "made" in first.output
+    made = {path.name: path.read_bytes() for path in folder.iterdir()}
+    assert set(made) == set(FILES.values())
+    assert all(path.stat().st_mode & 0o077 == 0 for path in folder.iterdir())  # mode 600: keys
+    again = CliRunner().invoke(simulator_keys, ["--dir", str(folder)])
+    assert again.exit_code == 0 and "none made" in again.output
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == made  # the same keys: nothing to re-upload
+    (folder / FILES["alipay_public"]).unlink()  # half a pair is made anew, whole
+    CliRunner().invoke(simulator_keys, ["--dir", str(folder)])
+    assert (folder / FILES["alipay_private"]).read_bytes() != made[FILES["alipay_private"]]
+    assert (folder / FILES["wechat_apiv3_key"]).read_bytes() == made[FILES["wechat_apiv3_key"]]

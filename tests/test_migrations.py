@@ -112,7 +112,7 @@ def make_bill_and_orders(count: int):
     bill = models.Bill(person_id=person.id, scheme="medical", period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 1, 31),
                        due_date=dt.date(2026, 1, 31), principal_fen=10000)
     orders = [
-        models.PaymentOrder(out_trade_no=f"K{n}", idempotency_key=f"key-{n}", person=person, terminal=terminal, provider="sandbox",
+        models.PaymentOrder(idempotency_key=f"key-{n}", person=person, terminal=terminal,
                             total_fen=10000, expires_at=dt.datetime(2026, 1, 2))
         for n in range(count)
     ]

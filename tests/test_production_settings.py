@@ -71,7 +71,7 @@ def test_full_training_settings_start_production(environ):
     app = create_app()
     assert app.config["ENV_NAME"] == "production"
     assert app.config["TRAINING_MODE"] is True
-    assert app.config["PAYMENT_PROVIDER"] == "sandbox"
+    assert app.config["PAYMENT_PROVIDERS"] == ("sandbox",)
     assert app.config["PUBLIC_BASE_URL"] == PUBLIC
     assert app.config["TRUSTED_HOSTS"] == ["kiosk.example.org"]
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -122,20 +122,20 @@ def test_the_sandbox_is_refused_outside_training_mode(environ, provider, trainin
             environ.setenv(variable, value)
     message = refusal()
     assert message.count("\n- ") == 1
-    assert "KIOSK_PAYMENT_PROVIDER is sandbox" in message
+    assert "KIOSK_PAYMENT_PROVIDERS is sandbox" in message
     assert "set KIOSK_TRAINING_MODE=on" in message
-    assert "set KIOSK_PAYMENT_PROVIDER=alipay or wechat and its keys" in message  # or take real money
+    assert "set KIOSK_PAYMENT_PROVIDERS=alipay,wechat (or one of them) and their keys" in message  # or take real money
 
 
 def test_training_mode_takes_the_sandbox_only(environ):
     environ.setenv("KIOSK_PAYMENT_PROVIDER", "alipay")
-    assert "KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDER is 'alipay'" in refusal()
+    assert "KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDERS has 'alipay'" in refusal()
 
 
 def test_a_provider_this_version_does_not_know_is_refused(environ):
     environ.setenv("KIOSK_TRAINING_MODE", "off")
     environ.setenv("KIOSK_PAYMENT_PROVIDER", "paypal")
-    assert "KIOSK_PAYMENT_PROVIDER is 'paypal', which this version does not know" in refusal()
+    assert "KIOSK_PAYMENT_PROVIDERS has 'paypal', which this version does not know" in refusal()
 
 
 def test_training_mode_must_say_on_or_off(environ):
@@ -188,11 +188,12 @@ def test_a_number_that_is_not_one_is_named(environ):
     assert "KIOSK_ORDER_TTL_SECONDS is '3 minutes'" in refusal()
 
 
-def test_development_is_asked_for_and_runs_on_its_public_keys(environ):
+def test_development_is_asked_for_and_runs_on_its_public_keys(environ, simulator_keys):
     for name in list(os.environ):
         if name.startswith("KIOSK_"):
             environ.delenv(name)
     environ.setenv("KIOSK_ENV", "development")
+    environ.setenv("KIOSK_SIMULATOR_KEYS_DIR", simulator_keys)  # what `make db` writes to instance/simulator
     environ.setenv("KIOSK_TERMINAL_CODE", "HALL-07")
     app = create_app()
     assert app.config["ENV_NAME"] == "development"
@@ -201,6 +202,9 @@ def test_development_is_asked_for_and_runs_on_its_public_keys(environ):
     assert app.config["TRUSTED_HOSTS"] is None  # any host: a phone on the LAN, a second tab
     assert app.config["TRAINING_MODE"] is False
     assert app.config["TERMINAL_CODE"] == "HALL-07"  # read when the app is built, not at import
+    # Alipay's real adapter, against the simulator this app serves
+    assert app.config["PAYMENT_PROVIDERS"] == ("alipay", "wechat")
+    assert app.config["ALIPAY_GATEWAY"] == "http://127.0.0.1:5000/simulator/alipay/gateway.do"
     dispose(app)
 
 

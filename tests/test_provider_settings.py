@@ -13,7 +13,7 @@ from config.settings import SettingsError
 from kiosk import create_app
 from kiosk.domain.clock import utcnow
 from kiosk.extensions import db
-from kiosk.payments import notify_path, provider
+from kiosk.payments import notify_path, payments, provider
 from kiosk.payments.alipay import AlipayProvider
 from kiosk.payments.wechat import WechatPayProvider
 from tests.fakes.alipay_gateway import FakeAlipayGateway, new_key, private_pem, public_pem
@@ -263,8 +263,9 @@ def test_a_local_http_gateway_is_for_tests_and_the_demo_only(environ, tmp_path, 
 @pytest.mark.parametrize("env", ["production", "development"])
 def test_training_mode_takes_the_sandbox_only_even_with_a_complete_provider(environ, tmp_path, keys, env):
     configure(environ, {**alipay_env(tmp_path, keys), "KIOSK_TRAINING_MODE": "on"}, env)
-    assert problems(refusal()) == ["KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDER is 'alipay': "
-                                   "training uses the sandbox only, so no real money can move"]
+    assert problems(refusal()) == ["KIOSK_TRAINING_MODE is on but KIOSK_PAYMENT_PROVIDERS has 'alipay': training uses the "
+                                   "sandbox or the simulator (KIOSK_SIMULATOR=on, KIOSK_ALIPAY_GATEWAY under "
+                                   "KIOSK_SIMULATOR_URL) only, so no real money can move"]
 
 
 @pytest.mark.parametrize("env", ["production", "development"])
@@ -276,4 +277,79 @@ def test_a_timeout_of_zero_is_refused(environ, tmp_path, keys, env):
 @pytest.mark.parametrize("env", ["production", "development"])
 def test_an_unknown_provider_is_refused_with_the_known_ones(environ, env):
     configure(environ, {"KIOSK_PAYMENT_PROVIDER": "paypal"}, env)
-    assert "KIOSK_PAYMENT_PROVIDER is 'paypal', which this version does not know (known: sandbox, alipay, wechat)" in refusal()
+    assert "KIOSK_PAYMENT_PROVIDERS has 'paypal', which this version does not know (known: sandbox, alipay, wechat)" in refusal()
+
+
+@pytest.mark.parametrize("env", ["production", "development"])
+def test_both_providers_side_by_side_each_need_their_settings(environ, tmp_path, keys, env):
+    """One QR code per app: each provider listed is checked, and a half-configured one is named."""
+    settings = {**alipay_env(tmp_path, keys), **wechat_env(tmp_path, keys), "KIOSK_PAYMENT_PROVIDERS": "alipay,wechat"}
+    settings.pop("KIOSK_WECHAT_MCHID")
+    configure(environ, settings, env)
+    assert [problem.split(" ")[0] for problem in problems(refusal())] == ["KIOSK_WECHAT_MCHID"]
+
+
+@pytest.mark.parametrize(("listed", "problem"), [
+    ("sandbox,alipay", "the sandbox takes no real money and is never offered next to a real provider"),
+    ("alipay,alipay", "KIOSK_PAYMENT_PROVIDERS lists a provider twice: alipay,alipay"),
+])
+def test_a_list_of_providers_that_makes_no_sense_is_refused(environ, tmp_path, keys, listed, problem):
+    configure(environ, {**alipay_env(tmp_path, keys), "KIOSK_PAYMENT_PROVIDERS": listed}, "production")
+    assert problem in refusal()
+
+
+# -- the gateway simulator -------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, kind", [("alipay", AlipayProvider), ("wechat", WechatPayProvider)])
+def test_development_points_an_unconfigured_provider_at_the_simulator(environ, simulator_keys, name, kind):
+    configure(environ, {"KIOSK_SIMULATOR_KEYS_DIR": simulator_keys}, "development")
+    app = built()
+    assert app.config["PAYMENT_PROVIDERS"] == ("alipay", "wechat")  # both, side by side, unless told otherwise
+    assert isinstance(payments(app).get(name), kind)
+    assert app.config["ALIPAY_GATEWAY"] == PUBLIC + "/simulator/alipay/gateway.do"
+    assert app.config["WECHAT_GATEWAY"] == PUBLIC + "/simulator/wechat"
+    assert app.config["ALIPAY_APP_PRIVATE_KEY_FILE"].startswith(simulator_keys)
+    assert "simulator" in app.blueprints
+
+
+def test_a_separate_simulator_process_is_named_by_its_url(environ, simulator_keys):
+    configure(environ, {"KIOSK_SIMULATOR_KEYS_DIR": simulator_keys, "KIOSK_SIMULATOR_URL": "http://127.0.0.1:5100/simulator/"},
+              "development")
+    assert built().config["ALIPAY_GATEWAY"] == "http://127.0.0.1:5100/simulator/alipay/gateway.do"
+
+
+def test_a_provider_given_any_setting_of_its_own_gets_nothing_from_the_simulator(environ, simulator_keys):
+    configure(environ, {"KIOSK_SIMULATOR_KEYS_DIR": simulator_keys, "KIOSK_ALIPAY_APP_ID": ALIPAY_APP_ID}, "development")
+    assert [p.split(" ")[0] for p in problems(refusal())] == ["KIOSK_ALIPAY_APP_PRIVATE_KEY_FILE", "KIOSK_ALIPAY_PUBLIC_KEY_FILE"]
+
+
+def test_production_refuses_the_simulator_outside_training_mode(environ, tmp_path, keys):
+    configure(environ, {**alipay_env(tmp_path, keys), "KIOSK_SIMULATOR": "on"})
+    assert problems(refusal()) == ["KIOSK_SIMULATOR is on but KIOSK_TRAINING_MODE is off: the simulator's wallet pages mark "
+                                   "trades paid without any money. Production serves them only in training mode: set "
+                                   "KIOSK_TRAINING_MODE=on, or unset KIOSK_SIMULATOR"]
+
+
+def test_production_gives_no_simulator_keys_or_address_by_default(environ, simulator_keys):
+    configure(environ, {"KIOSK_SIMULATOR_KEYS_DIR": simulator_keys, "KIOSK_SIMULATOR": "on", "KIOSK_TRAINING_MODE": "on",
+                        "KIOSK_PAYMENT_PROVIDER": "alipay"})
+    # the keys are not filled in, and the gateway stays Alipay's own, which training refuses
+    assert [p.split(" ")[0] for p in problems(refusal())] == ["KIOSK_TRAINING_MODE", *ALIPAY_VARIABLES]
+
+
+def test_production_trains_on_the_simulator_when_asked_and_serves_it(environ, tmp_path, keys, simulator_keys):
+    configure(environ, {**alipay_env(tmp_path, keys), "KIOSK_SIMULATOR": "on", "KIOSK_TRAINING_MODE": "on",
+                        "KIOSK_ALIPAY_GATEWAY": PUBLIC + "/simulator/alipay/gateway.do",
+                        "KIOSK_SIMULATOR_KEYS_DIR": str(tmp_path / "nowhere")})
+    assert problems(refusal())[0].startswith(f"KIOSK_SIMULATOR_KEYS_DIR names {str(tmp_path / 'nowhere')!r}, which lacks")
+    environ.setenv("KIOSK_SIMULATOR_KEYS_DIR", simulator_keys)
+    app = built()
+    assert app.config["TRAINING_MODE"] is True and "simulator" in app.blueprints
+    assert app.test_client().get("/simulator/", base_url=PUBLIC).status_code == 404  # no fault switches in a hall
+
+
+def test_production_without_the_simulator_has_no_simulator_pages(environ, tmp_path, keys):
+    configure(environ, alipay_env(tmp_path, keys))
+    app = built()
+    assert "simulator" not in app.blueprints
+    assert app.test_client().get("/simulator/alipay/gateway.do", base_url=PUBLIC).status_code == 404

@@ -1,6 +1,11 @@
-"""The payment order's state machine: which source may move an order from which state to which.
+"""The payment's state machine: which source may move a payment attempt from which state to which.
 
-The server owns every state, and this table is the one place that says how an order may
+An order (one checkout) is paid through attempts: one provider trade each, with its own QR
+code, several side by side when a terminal offers several apps, and a new round of them when
+the QR codes expired. Each attempt runs this machine; the order's state is derived from its
+attempts (:func:`order_state`): the first attempt paid wins, and any other payment is given back.
+
+The server owns every state, and this table is the one place that says how an attempt may
 change. Every change in the services is a compare-and-set ``UPDATE ... WHERE status IN
 (the states this source may move from)``, so the database applies the table even when
 notifications, polls, sweeps and cancels race each other.
@@ -101,6 +106,31 @@ def from_states(source: Source, target: OrderStatus) -> frozenset[OrderStatus]:
     if not states:
         raise IllegalTransition(f"{source.value} may never move an order to {target.value}")
     return states
+
+
+# when no attempt won: what the current round's attempts say, the liveliest first
+_ROUND_ORDER = (S.PENDING, S.CLOSING, S.PAID, S.REFUNDED, S.CANCELLED, S.EXPIRED, S.FAILED)
+
+
+def order_state(winner: str | OrderStatus | None, current_round: list[str] | list[OrderStatus]) -> OrderStatus:
+    """An order's state from its attempts.
+
+    - An attempt won (it was paid first): the order is as that attempt is, PAID or, once all
+      its money went back, REFUNDED. Other attempts of the order do not matter to the citizen:
+      they are closed, and any money they took is given back.
+    - Otherwise the current round decides: PENDING while one of its QR codes can be paid,
+      CLOSING while a closer is at work, then how the round ended (REFUNDED: a cancel gave a
+      payment back; CANCELLED; EXPIRED; FAILED: no provider could open a trade).
+    - PAID without a winner cannot be (a paid attempt either wins or is refunded), but an
+      attempt recorded paid a moment before its order's winner is set is shown as PAID.
+    """
+    if winner is not None:
+        return OrderStatus(winner)
+    states = {OrderStatus(state) for state in current_round}
+    for state in _ROUND_ORDER:
+        if state in states:
+            return state
+    return OrderStatus.FAILED
 
 
 def receipt_number(issued_local: dt.datetime, order_id: int) -> str:

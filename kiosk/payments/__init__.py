@@ -43,15 +43,19 @@ def build_provider(name: str, config, engine_source) -> PaymentProvider:
 
 
 class Payments:
-    """The providers this app takes payments with. One for now; Alipay and WeChat Pay will sit
-    beside each other here, picked by name."""
+    """The providers this app takes payments with, by name, in the order their QR codes are shown."""
 
-    def __init__(self, providers: dict[str, PaymentProvider], default: str):
-        self.providers, self.default_name = providers, default
+    def __init__(self, providers: dict[str, PaymentProvider]):
+        self.providers = providers
+
+    @property
+    def offered(self) -> list[PaymentProvider]:
+        """What a new order offers: one attempt, and one QR code, per provider."""
+        return list(self.providers.values())
 
     @property
     def default(self) -> PaymentProvider:
-        return self.providers[self.default_name]
+        return self.offered[0]
 
     def get(self, name: str) -> PaymentProvider | None:
         return self.providers.get(name)
@@ -60,8 +64,8 @@ class Payments:
 def init_app(app: Flask) -> None:
     from ..extensions import db
 
-    name = app.config["PAYMENT_PROVIDER"]
-    app.extensions[EXTENSION] = Payments({name: build_provider(name, app.config, lambda: db.engine)}, name)
+    app.extensions[EXTENSION] = Payments({name: build_provider(name, app.config, lambda: db.engine)
+                                          for name in app.config["PAYMENT_PROVIDERS"]})
 
 
 def payments(app: Flask | None = None) -> Payments:
@@ -69,5 +73,5 @@ def payments(app: Flask | None = None) -> Payments:
 
 
 def provider(app: Flask | None = None) -> PaymentProvider:
-    """The provider new orders use."""
+    """The first provider (for a one-provider app: its only one)."""
     return payments(app).default

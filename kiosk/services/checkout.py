@@ -1,29 +1,32 @@
 """The QR payment of selected bills: making the order, following it, and closing it unpaid.
 
-Each use case takes a unit of work. Calls to the provider happen between units of work,
-never inside one: the order is committed before its trade is opened, and a close is claimed
-(PENDING -> CLOSING) before the provider is asked to cancel, so no other source can record a
-payment that the cancel may be about to give back.
+An order has one attempt (a provider trade and its QR code) per provider the terminal offers,
+shown side by side; a new round of attempts after the QR codes expired. Each use case takes a
+unit of work. Calls to a provider happen between units of work, never inside one: the order
+and its attempts are committed before their trades are opened, and a close is claimed
+(PENDING -> CLOSING, per attempt) before the provider is asked to cancel, so no other source
+can record a payment that the cancel may be about to give back.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..domain.clock import local_today, utcnow
+from ..domain.clock import local_today, to_local, utcnow
 from ..domain.orders import OrderStatus, Source
-from ..models import PaymentEvent, PaymentOrder, PaymentOrderItem, Visit
+from ..models import PaymentAttempt, PaymentEvent, PaymentOrder, PaymentOrderItem, Visit
 from ..payments import notify_path
 from ..payments.base import PaymentProvider, ProviderError, TradeState
 from .dues import TakeOverRule, due_lines
 from .qrcodes import qr_svg
-from .settlement import Recorded, end_unpaid, log_event, mark_failed, move, record_payment, release_bills
+from .settlement import Recorded, end_unpaid, lock_order, log_event, mark_failed, move, record_payment, release_if_done
 from .uow import UnitOfWork
 from .visits import token_digest, touch
 
@@ -46,30 +49,43 @@ class CheckoutError(Exception):
 class CheckoutSettings:
     ttl: dt.timedelta
     query_interval: dt.timedelta
-    notify_url: str
     public_base_url: str
     subject: str
     # bills held hostage (``create_order``): how long a terminal holds a person's bills before
-    # another order may take them over, and how many orders it may make for one person in the window
+    # another order may take them over, and how many QR rounds it may make for one person in the window
     take_over_grace: dt.timedelta = dt.timedelta(seconds=20)
     order_window: dt.timedelta = dt.timedelta(minutes=10)
     orders_per_person: int = 5
 
+    def notify_url(self, provider_name: str) -> str:
+        return self.public_base_url.rstrip("/") + notify_path(provider_name)
 
-def checkout_settings(config, provider_name: str, subject: str) -> CheckoutSettings:
-    """From configuration only: the notify URL and the QR's URLs never come from a request's Host."""
+
+def checkout_settings(config, subject: str) -> CheckoutSettings:
+    """From configuration only: the notify URLs and the QR's URLs never come from a request's Host."""
     base = config["PUBLIC_BASE_URL"].rstrip("/")
     return CheckoutSettings(
         ttl=dt.timedelta(seconds=config["ORDER_TTL_SECONDS"]),
         query_interval=dt.timedelta(seconds=config["PROVIDER_QUERY_INTERVAL_SECONDS"]),
-        notify_url=base + notify_path(provider_name), public_base_url=base + "/", subject=subject,
+        public_base_url=base + "/", subject=subject,
         take_over_grace=dt.timedelta(seconds=config["TAKE_OVER_GRACE_SECONDS"]),
         order_window=dt.timedelta(seconds=config["ORDER_WINDOW_SECONDS"]), orders_per_person=config["ORDERS_PER_PERSON"],
     )
 
 
+Providers = Mapping[str, PaymentProvider]
+
+
 def fresh(session: Session, order_id: int) -> PaymentOrder:
-    return session.get(PaymentOrder, order_id, populate_existing=True)
+    order = session.get(PaymentOrder, order_id, populate_existing=True)
+    if order is not None:
+        for attempt in order.attempts:
+            session.refresh(attempt)
+    return order
+
+
+def fresh_attempt(session: Session, attempt_id: int) -> PaymentAttempt:
+    return session.get(PaymentAttempt, attempt_id, populate_existing=True)
 
 
 def new_checkout_key(session: Session, visit: Visit) -> str:
@@ -97,36 +113,40 @@ def _order_with_key(session: Session, key: str, person_id: int) -> PaymentOrder 
     return order if order is not None and order.person_id == person_id else None
 
 
-def create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str, provider: PaymentProvider,
+def create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str, providers: Sequence[PaymentProvider],
                  settings: CheckoutSettings, now: dt.datetime | None = None) -> PaymentOrder:
-    """The order for ``key``: made once, whatever number of taps or racing requests ask for it.
+    """The order for ``key``, with one attempt (a trade and its QR code) per provider the terminal
+    offers: made once, whatever number of taps or racing requests ask for it.
 
     Bills held hostage. Anyone who knows an ID number could keep that person's bills locked by
     cancelling and ordering again every few seconds. So:
 
     - A new order takes over bills held by another order (any terminal's, this visit's stale
-      one too) whose QR was never scanned: the provider knows no trade until the buyer scans it
-      (Alipay answers "trade not exist"; the sandbox answers ``TradeState.NOT_FOUND``). The
-      other order is closed through the normal close path (its trade is cancelled at the
-      provider, so its QR can no longer be paid; a payment that slipped in first is recorded,
-      or given back, as any close does), then this order is made.
+      one too) none of whose QR codes was scanned: a provider knows no trade until the buyer
+      scans it (Alipay answers "trade not exist"; the sandbox answers ``TradeState.NOT_FOUND``).
+      The other order's attempts are closed through the normal close path (their trades are
+      cancelled at the provider, so the QR codes can no longer be paid; a payment that slipped
+      in first is recorded, or given back, as any close does), then this order is made.
     - Not within the grace period (``take_over_grace``) of the terminal holding them, so that a
       citizen reaching for their phone is not robbed. The grace runs from that terminal's
       first order for the person in the window: ordering again does not start it afresh.
-    - Never an order whose QR was scanned: its buyer may be paying right now. The person is
-      told the items are being paid at another terminal.
-    - One terminal makes at most ``orders_per_person`` orders for one person in
-      ``order_window``. Counted per terminal: counted across terminals, anyone who knows the
-      ID number could use up the person's orders and keep them from paying anywhere.
+    - Never an order one of whose QR codes was scanned, nor one a provider cannot say about
+      (WeChat Pay's native trade exists before any scan): its buyer may be paying right now.
+      The person is told the items are being paid at another terminal.
+    - One terminal makes at most ``orders_per_person`` rounds of QR codes for one person in
+      ``order_window``. Counted per terminal: counted across terminals, anyone who knows the ID
+      number could use up the person's orders and keep them from paying anywhere.
 
     Raises ``CheckoutError`` with the reason to show.
     """
     now = now or utcnow()
+    if not providers:
+        raise CheckoutError("no_provider")
     for _ in range(TAKE_OVER_ATTEMPTS):
         try:
-            return _create_order(uow, visit_id, bill_ids, key, provider, settings, now)
+            return _create_order(uow, visit_id, bill_ids, key, providers, settings, now)
         except _Held as held:
-            _take_over(uow, held.order_ids, provider, now)
+            _take_over(uow, held.order_ids, {p.name: p for p in providers}, now)
     raise CheckoutError("held_elsewhere")  # taken over, and held again by a racing terminal
 
 
@@ -151,12 +171,15 @@ class _Held(Exception):
 
 
 def take_over_rule(settings: CheckoutSettings, now: dt.datetime) -> TakeOverRule:
-    """Whether an order's bills may be taken over, as far as the database knows: it is pending
-    and its terminal's grace for the person is over. The provider has the last word (scanned?)."""
+    """Whether an order's bills may be taken over, as far as the database knows: every attempt
+    of its round is pending (none paid, none being closed) and its terminal's grace for the
+    person is over. The providers have the last word (scanned?)."""
 
     def may_take(session: Session, order: PaymentOrder) -> bool:
-        if order.status != OrderStatus.PENDING.value:
-            return False  # being closed (the bills come free in a moment), or paid
+        if order.status != OrderStatus.PENDING.value or order.paid_attempt_id is not None:
+            return False
+        if any(attempt.status == OrderStatus.CLOSING.value for attempt in order.current_attempts):
+            return False  # being closed: the bills come free in a moment, or it was paid
         first = session.scalar(select(func.min(PaymentOrder.created_at)).where(
             PaymentOrder.person_id == order.person_id, PaymentOrder.terminal_id == order.terminal_id,
             PaymentOrder.created_at >= now - settings.order_window))
@@ -166,24 +189,44 @@ def take_over_rule(settings: CheckoutSettings, now: dt.datetime) -> TakeOverRule
     return may_take
 
 
-def _take_over(uow: UnitOfWork, order_ids: list[int], provider: PaymentProvider, now: dt.datetime) -> None:
+def _live_attempts(session: Session, order_ids: list[int]) -> list[tuple[int, str, str]]:
+    """(attempt id, provider, out_trade_no) of the orders' pending attempts."""
+    return [tuple(row) for row in session.execute(
+        select(PaymentAttempt.id, PaymentAttempt.provider, PaymentAttempt.out_trade_no)
+        .where(PaymentAttempt.order_id.in_(order_ids), PaymentAttempt.status == OrderStatus.PENDING.value)
+        .order_by(PaymentAttempt.id)).all()]
+
+
+def _take_over(uow: UnitOfWork, order_ids: list[int], providers: Providers, now: dt.datetime) -> None:
     """Close the orders holding the bills if none of their QR codes was scanned (outside any
-    unit of work: the provider is asked). Raises ``CheckoutError`` if one may be being paid."""
-    trades = uow.session.execute(select(PaymentOrder.id, PaymentOrder.out_trade_no).where(PaymentOrder.id.in_(order_ids))).all()
+    unit of work: the providers are asked). Raises ``CheckoutError`` if one may be being paid."""
+    attempts = _live_attempts(uow.session, order_ids)
     uow.idle()
-    for order_id, out_trade_no in trades:
+    for attempt_id, provider_name, out_trade_no in attempts:
+        provider = providers.get(provider_name)
+        if provider is None:
+            raise CheckoutError("held_elsewhere")  # a provider this terminal cannot ask
         try:
             state = provider.query(out_trade_no).state
         except ProviderError as exc:
-            log.warning("provider query failed for order %s: %s", order_id, exc)
+            log.warning("provider query failed for attempt %s: %s", attempt_id, exc)
             raise CheckoutError("held_elsewhere") from None
         if state is not TradeState.NOT_FOUND:
             raise CheckoutError("held_elsewhere")  # scanned: the buyer may be paying right now
-    for order_id, _ in trades:
-        close(uow, order_id, OrderStatus.CANCELLED, provider, Source.CANCEL, now, detail=TAKEN_OVER)
+    for attempt_id, provider_name, _ in attempts:
+        close(uow, attempt_id, OrderStatus.CANCELLED, providers[provider_name], Source.CANCEL, now, detail=TAKEN_OVER)
 
 
-def _create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str, provider: PaymentProvider,
+def _rounds_made(session: Session, person_id: int, terminal_id: int, since: dt.datetime) -> int:
+    """How many rounds of QR codes a terminal made for a person since ``since`` (an order's first
+    round and every new round after an expiry count alike)."""
+    rounds = (select(PaymentAttempt.order_id, PaymentAttempt.round_no).join(PaymentOrder, PaymentOrder.id == PaymentAttempt.order_id)
+              .where(PaymentOrder.person_id == person_id, PaymentOrder.terminal_id == terminal_id,
+                     PaymentAttempt.created_at > since).distinct().subquery())
+    return session.scalar(select(func.count()).select_from(rounds))
+
+
+def _create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str, providers: Sequence[PaymentProvider],
                   settings: CheckoutSettings, now: dt.datetime) -> PaymentOrder:
     """One try at ``create_order``; raises ``_Held`` when bills must be taken over first."""
     session = uow.session
@@ -193,13 +236,12 @@ def _create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str,
             existing = _order_with_key(session, key, visit.person_id)
             if existing is not None:
                 return existing
-            order, made = _new_order(session, visit, bill_ids, key, provider, settings, now)
+            order, made = _new_order(session, visit, bill_ids, key, providers, settings, now)
             if not made:
                 return order  # a racing tap's order, found on a second look
             session.flush()  # another terminal holding one of the bills fails here
             log_event(session, order.id, "created", Source.CHECKOUT, f"{len(order.items)} items, {order.total_fen} fen")
             visit.order_id = order_id = order.id
-            out_trade_no, total_fen, expires_at = order.out_trade_no, order.total_fen, order.expires_at
             uow.commit()
     except IntegrityError:
         # a racing tap with the same key won, or another terminal holds one of the bills
@@ -208,45 +250,104 @@ def _create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str,
         if existing is not None:
             return existing
         raise CheckoutError("held_elsewhere") from None
-    uow.idle()
-    try:
-        payload = provider.precreate(out_trade_no=out_trade_no, amount_fen=total_fen, subject=settings.subject,
-                                     expires_at=expires_at, notify_url=settings.notify_url,
-                                     public_base_url=settings.public_base_url)
-    except ProviderError as exc:
-        mark_failed(uow, order_id, Source.CHECKOUT, f"precreate failed: {exc}", now)
-        return fresh(session, order_id)
-    svg = qr_svg(payload)
-    with uow:
-        session.execute(update(PaymentOrder).where(PaymentOrder.id == order_id).values(qr_payload=payload, qr_svg=svg)
-                        .execution_options(synchronize_session=False))
-        uow.commit()
+    _open_trades(uow, order_id, {p.name: p for p in providers}, settings, now)
     return fresh(session, order_id)
 
 
-def retry_order(uow: UnitOfWork, visit_id: int, provider: PaymentProvider, settings: CheckoutSettings,
+def _new_attempts(order: PaymentOrder, providers: Sequence[PaymentProvider], round_no: int, expires_at: dt.datetime,
+                  now: dt.datetime) -> list[PaymentAttempt]:
+    return [PaymentAttempt(order=order, round_no=round_no, provider=provider.name, amount_fen=order.total_fen,
+                           out_trade_no=f"K{now:%Y%m%d%H%M%S}{secrets.token_hex(6)}", status=OrderStatus.PENDING.value,
+                           created_at=now, expires_at=expires_at)
+            for provider in providers]
+
+
+def _open_trades(uow: UnitOfWork, order_id: int, providers: Providers, settings: CheckoutSettings, now: dt.datetime) -> None:
+    """Open the trades of the order's current round at their providers (outside any unit of work)
+    and keep their QR codes. A provider that fails leaves its attempt FAILED: the others are shown."""
+    session = uow.session
+    order = fresh(session, order_id)
+    round_ = [(a.id, a.provider, a.out_trade_no, a.amount_fen, a.expires_at) for a in order.current_attempts
+              if a.status == OrderStatus.PENDING.value and a.qr_svg is None]
+    uow.idle()
+    for attempt_id, provider_name, out_trade_no, amount_fen, expires_at in round_:
+        try:
+            payload = providers[provider_name].precreate(
+                out_trade_no=out_trade_no, amount_fen=amount_fen, subject=settings.subject, expires_at=expires_at,
+                notify_url=settings.notify_url(provider_name), public_base_url=settings.public_base_url)
+        except ProviderError as exc:
+            mark_failed(uow, attempt_id, Source.CHECKOUT, f"precreate failed: {exc}", now)
+            continue
+        svg = qr_svg(payload)
+        with uow:
+            session.execute(update(PaymentAttempt).where(PaymentAttempt.id == attempt_id).values(qr_payload=payload, qr_svg=svg)
+                            .execution_options(synchronize_session=False))
+            uow.commit()
+
+
+def retry_order(uow: UnitOfWork, visit_id: int, providers: Sequence[PaymentProvider], settings: CheckoutSettings,
                 now: dt.datetime | None = None) -> PaymentOrder:
-    """A new QR for the bills of the visit's last order (expired, failed, or given back), priced again."""
+    """New QR codes for the bills of the visit's last order (expired, failed, or given back).
+
+    The same day and with no payment kept, they are a new round of attempts of the same order,
+    at the prices it was made with. Otherwise (a payment was kept and given back, or the day
+    changed and late fees with it) a new order, priced again."""
+    now = now or utcnow()
+    if not providers:
+        raise CheckoutError("no_provider")
+    order_id = _new_round(uow, visit_id, providers, settings, now)
+    if order_id is not None:
+        _open_trades(uow, order_id, {p.name: p for p in providers}, settings, now)
+        return fresh(uow.session, order_id)
 
     def work(session):
         visit = session.get(Visit, visit_id)
         return [item.bill_id for item in visit.order.items], new_checkout_key(session, visit)
 
     bill_ids, key = uow.run(work)
-    return create_order(uow, visit_id, bill_ids, key, provider, settings, now)
+    return create_order(uow, visit_id, bill_ids, key, providers, settings, now)
 
 
-def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, provider: PaymentProvider,
+def _new_round(uow: UnitOfWork, visit_id: int, providers: Sequence[PaymentProvider], settings: CheckoutSettings,
+               now: dt.datetime) -> int | None:
+    """A new round of attempts for the visit's order, its bills held again; None when the order
+    cannot have one (see ``retry_order``). Raises ``CheckoutError`` when the bills are held
+    elsewhere now, or the terminal made too many rounds for the person."""
+    session = uow.session
+    try:
+        with uow:
+            visit = session.get(Visit, visit_id)
+            order = lock_order(session, visit.order_id)
+            status = OrderStatus(order.status)
+            if order.paid_attempt_id is not None or not status.closed_unpaid and status is not OrderStatus.REFUNDED:
+                return None
+            if to_local(order.created_at).date() != local_today(now):
+                return None
+            if _rounds_made(session, visit.person_id, visit.terminal_id, now - settings.order_window) >= settings.orders_per_person:
+                raise CheckoutError("too_many_orders")
+            # held again, unless another order took them meanwhile (the unique index says so at the flush)
+            session.execute(update(PaymentOrderItem).where(PaymentOrderItem.order_id == order.id).values(live=True)
+                            .execution_options(synchronize_session=False))
+            order.round_no += 1
+            order.expires_at = now + settings.ttl
+            order.last_queried_at = None
+            session.add_all(_new_attempts(order, providers, order.round_no, order.expires_at, now))
+            session.flush()
+            log_event(session, order.id, "new_round", Source.CHECKOUT, f"round {order.round_no}")
+            uow.commit()
+            return order.id
+    except IntegrityError:
+        raise CheckoutError("held_elsewhere") from None
+
+
+def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, providers: Sequence[PaymentProvider],
                settings: CheckoutSettings, now: dt.datetime) -> tuple[PaymentOrder, bool]:
     """A new order (and True), or the one a racing tap with the same key made (and False)."""
     if not key or key != visit.checkout_key:
         raise CheckoutError("stale")
     if not bill_ids:
         raise CheckoutError("nothing_selected")
-    made = session.scalar(select(func.count(PaymentOrder.id)).where(
-        PaymentOrder.person_id == visit.person_id, PaymentOrder.terminal_id == visit.terminal_id,
-        PaymentOrder.created_at > now - settings.order_window))
-    if made >= settings.orders_per_person:
+    if _rounds_made(session, visit.person_id, visit.terminal_id, now - settings.order_window) >= settings.orders_per_person:
         raise CheckoutError("too_many_orders")
     may_take = take_over_rule(settings, now)
     lines = {line.bill.id: line for line in due_lines(session, visit.person, local_today(now), may_take)}
@@ -269,15 +370,16 @@ def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, pr
     if not all(may_take(session, holder) for holder in holders):
         raise CheckoutError("held_elsewhere")
     if holders:
-        raise _Held(sorted(holder.id for holder in holders))  # the provider has the last word
+        raise _Held(sorted(holder.id for holder in holders))  # the providers have the last word
+    expires_at = now + settings.ttl
     order = PaymentOrder(
-        out_trade_no=f"K{now:%Y%m%d%H%M%S}{secrets.token_hex(6)}", idempotency_key=key, person_id=visit.person_id,
-        terminal_id=visit.terminal_id, provider=provider.name, status=OrderStatus.PENDING.value,
-        total_fen=sum(line.amount_fen for line in chosen), expires_at=now + settings.ttl, created_at=now,
+        idempotency_key=key, person_id=visit.person_id, terminal_id=visit.terminal_id,
+        total_fen=sum(line.amount_fen for line in chosen), expires_at=expires_at, created_at=now, round_no=1,
         items=[PaymentOrderItem(bill_id=line.bill.id, principal_fen=line.bill.principal_fen, subsidy_fen=line.bill.subsidy_fen,
                                 late_fee_fen=line.late_fee_fen, amount_fen=line.amount_fen) for line in chosen],
     )
     session.add(order)
+    session.add_all(_new_attempts(order, providers, 1, expires_at, now))
     return order, True
 
 
@@ -289,35 +391,46 @@ class PollState:
     last_seen_at: dt.datetime
     has_person: bool
     order_id: int | None
-    status: str | None
+    paid: bool
+    pending: int  # attempts of the current round that can be paid
+    closing: int  # ... and that a closer is closing
+    shown: int  # pending attempts with a QR code
     expires_at: dt.datetime | None
     last_queried_at: dt.datetime | None
-    has_qr: bool
 
     def waiting(self, now: dt.datetime, query_interval: dt.timedelta, max_idle: dt.timedelta) -> bool:
         """The order waits on the QR screen and a full ``poll`` would do nothing now: the visit is
-        alive, the QR is shown, and the order is CLOSING (its closer is at work) or PENDING before
-        its deadline with the provider asked less than ``query_interval`` ago."""
-        if now - self.last_seen_at > max_idle or not self.has_person or self.order_id is None or not self.has_qr:
+        alive, no attempt won, every pending QR code is shown, and a closer is at work or the
+        round is before its deadline with the providers asked less than ``query_interval`` ago."""
+        if now - self.last_seen_at > max_idle or not self.has_person or self.order_id is None or self.paid:
             return False
-        if self.status == OrderStatus.CLOSING.value:
-            return True
-        return (self.status == OrderStatus.PENDING.value and now < self.expires_at
+        if self.pending == 0:
+            return self.closing > 0
+        return (self.shown == self.pending and now < self.expires_at
                 and self.last_queried_at is not None and now - self.last_queried_at < query_interval)
 
 
+_current = (PaymentAttempt.order_id == PaymentOrder.id) & (PaymentAttempt.round_no == PaymentOrder.round_no)
+_pending = PaymentAttempt.status == OrderStatus.PENDING.value
+
 # built once: the poll runs every second at every kiosk on the QR screen
 _POLL_STATE = (
-    select(Visit.id, Visit.last_seen_at, Visit.person_id.is_not(None), PaymentOrder.id, PaymentOrder.status,
-           PaymentOrder.expires_at, PaymentOrder.last_queried_at, PaymentOrder.qr_svg.is_not(None))
+    select(Visit.id, Visit.last_seen_at, Visit.person_id.is_not(None), PaymentOrder.id, PaymentOrder.paid_attempt_id.is_not(None),
+           func.count(PaymentAttempt.id).filter(_pending),
+           func.count(PaymentAttempt.id).filter(PaymentAttempt.status == OrderStatus.CLOSING.value),
+           func.count(PaymentAttempt.id).filter(_pending & PaymentAttempt.qr_svg.is_not(None)),
+           PaymentOrder.expires_at, PaymentOrder.last_queried_at)
     .outerjoin(PaymentOrder, PaymentOrder.id == Visit.order_id)
+    .outerjoin(PaymentAttempt, _current)
     .where(Visit.token_digest == bindparam("digest"))
+    .group_by(Visit.id, PaymentOrder.id)
 )
 
 
 def poll_state(session: Session, token: str) -> PollState | None:
-    """The visit of ``token`` and its order, in one indexed read (the visit by its token's digest,
-    the order by primary key) of only the columns the poll decides on; None for no such visit.
+    """The visit of ``token``, its order and the current round's attempts, in one indexed read
+    (the visit by its token's digest, the order by primary key, its attempts by order) of only
+    the columns the poll decides on; None for no such visit.
 
     One statement needs no transaction around it: called outside one, the read runs on its own
     (on PostgreSQL in autocommit, which saves the BEGIN and ROLLBACK round trips; SQLite keeps
@@ -331,8 +444,9 @@ def poll_state(session: Session, token: str) -> PollState | None:
             session.rollback()
     if row is None:
         return None
-    visit_id, last_seen_at, has_person, order_id, status, expires_at, last_queried_at, has_qr = row
-    return PollState(visit_id, last_seen_at, bool(has_person), order_id, status, expires_at, last_queried_at, bool(has_qr))
+    visit_id, last_seen_at, has_person, order_id, paid, pending, closing, shown, expires_at, last_queried_at = row
+    return PollState(visit_id, last_seen_at, bool(has_person), order_id, bool(paid), pending or 0, closing or 0, shown or 0,
+                     expires_at, last_queried_at)
 
 
 def quiet_poll(uow: UnitOfWork, token: str | None, query_interval: dt.timedelta, max_idle: dt.timedelta,
@@ -340,7 +454,7 @@ def quiet_poll(uow: UnitOfWork, token: str | None, query_interval: dt.timedelta,
     """The QR screen's poll while nothing changes, which is nearly every poll: True when the
     visit's order is waiting (``PollState.waiting``), after one read and, at most every
     ``visits.TOUCH_EVERY``, one write of the visit's last-seen time. False: the caller does the
-    full poll (load the visit, ``poll``), which expires, asks the provider or sees the change."""
+    full poll (load the visit, ``poll``), which expires, asks the providers or sees the change."""
     if not token:
         return False
     now = now or utcnow()
@@ -352,35 +466,57 @@ def quiet_poll(uow: UnitOfWork, token: str | None, query_interval: dt.timedelta,
     return True
 
 
-def poll(uow: UnitOfWork, order_id: int, provider: PaymentProvider, settings: CheckoutSettings,
+PAID_WITH_OTHER = "paid_with_other"
+
+
+def poll(uow: UnitOfWork, order_id: int, providers: Providers, settings: CheckoutSettings,
          now: dt.datetime | None = None) -> PaymentOrder:
-    """The QR screen's poll: expire at the deadline, and ask the provider every few seconds, so
-    a payment whose notification never arrives is still found."""
+    """The QR screen's poll: expire the round at its deadline, and ask the providers every few
+    seconds, so a payment whose notification never arrives is still found. Once an attempt won,
+    the QR codes of the others are closed."""
     now = now or utcnow()
     session = uow.session
     order = fresh(session, order_id)
-    if order.status != OrderStatus.PENDING.value:
+    if order.paid_attempt_id is not None:
+        close_others(uow, order_id, providers, Source.CANCEL, now)
+        return fresh(session, order_id)
+    pending = [a.id for a in order.current_attempts if a.status == OrderStatus.PENDING.value]
+    if not pending:
         return order
     if now >= order.expires_at:
-        return close(uow, order_id, OrderStatus.EXPIRED, provider, Source.EXPIRY, now)
+        close_order(uow, order_id, OrderStatus.EXPIRED, providers, Source.EXPIRY, now)
+        return fresh(session, order_id)
     if order.last_queried_at is not None and now - order.last_queried_at < settings.query_interval:
         return order
     seen = order.last_queried_at
     with uow:
-        # claim this query so that two pollers do not both ask the provider
+        # claim this query so that two pollers do not both ask the providers
         unchanged = PaymentOrder.last_queried_at.is_(None) if seen is None else PaymentOrder.last_queried_at == seen
         claimed = session.execute(
-            update(PaymentOrder).where(PaymentOrder.id == order_id, unchanged, PaymentOrder.status == OrderStatus.PENDING.value)
+            update(PaymentOrder).where(PaymentOrder.id == order_id, unchanged, PaymentOrder.paid_attempt_id.is_(None))
             .values(last_queried_at=now).execution_options(synchronize_session=False)
         ).rowcount
         paid_elsewhere = bool(claimed) and _paid_by_another_order(session, order_id)
         uow.commit()
     if paid_elsewhere:
         # a late payment of an earlier QR settled these bills: do not let them be paid twice
-        return close(uow, order_id, OrderStatus.CANCELLED, provider, Source.CANCEL, now, detail="paid_elsewhere")
+        close_order(uow, order_id, OrderStatus.CANCELLED, providers, Source.CANCEL, now, detail="paid_elsewhere")
+        return fresh(session, order_id)
     if claimed:
-        ask_provider(uow, order_id, provider, Source.POLL, now)
+        for attempt_id in pending:
+            attempt = fresh_attempt(session, attempt_id)
+            if attempt.provider in providers:
+                ask_provider(uow, attempt_id, providers[attempt.provider], Source.POLL, now)
+        if fresh(session, order_id).paid_attempt_id is not None:
+            close_others(uow, order_id, providers, Source.CANCEL, now)
     return fresh(session, order_id)
+
+
+def paid_twice(order: PaymentOrder) -> list[PaymentAttempt]:
+    """The order's payments other than the winning one (both QR codes were paid): each is, or
+    is being, given back."""
+    taken = (OrderStatus.PAID.value, OrderStatus.REFUNDED.value)
+    return [a for a in order.attempts if a.id != order.paid_attempt_id and a.status in taken]
 
 
 def _paid_by_another_order(session: Session, order_id: int) -> bool:
@@ -390,70 +526,90 @@ def _paid_by_another_order(session: Session, order_id: int) -> bool:
     ).limit(1)) is not None
 
 
-def ask_provider(uow: UnitOfWork, order_id: int, provider: PaymentProvider, source: Source,
+def ask_provider(uow: UnitOfWork, attempt_id: int, provider: PaymentProvider, source: Source,
                  now: dt.datetime) -> TradeState | None:
-    """Ask the provider about a PENDING order and record what it says."""
-    out_trade_no = uow.session.scalar(select(PaymentOrder.out_trade_no).where(PaymentOrder.id == order_id))
+    """Ask the provider about a PENDING attempt and record what it says."""
+    out_trade_no = uow.session.scalar(select(PaymentAttempt.out_trade_no).where(PaymentAttempt.id == attempt_id))
     uow.idle()
     try:
         status = provider.query(out_trade_no)
     except ProviderError as exc:
-        log.warning("provider query failed for order %s: %s", order_id, exc)
+        log.warning("provider query failed for attempt %s: %s", attempt_id, exc)
         return None
     if status.state is TradeState.PAID:
-        # a wrong amount is logged by record_payment; the order stays as it was for an operator
-        record_payment(uow, order_id, trade_no=status.trade_no, amount_fen=status.amount_fen, source=source, now=now)
+        # a wrong amount is logged by record_payment; the attempt stays as it was for an operator
+        record_payment(uow, attempt_id, trade_no=status.trade_no, amount_fen=status.amount_fen, source=source, now=now)
     elif status.state in (TradeState.CLOSED, TradeState.FAILED):
-        mark_failed(uow, order_id, source, "closed at the provider", now)
+        mark_failed(uow, attempt_id, source, "closed at the provider", now)
     return status.state
 
 
-def close(uow: UnitOfWork, order_id: int, target: OrderStatus, provider: PaymentProvider, source: Source,
-          now: dt.datetime | None = None, detail: str = "") -> PaymentOrder:
-    """Close an order unpaid (cancel, expiry, or the sweep closing a trade left open): claim it,
-    ask the provider (it may have just been paid), then cancel the trade. Returns the order as
-    it ends: PAID, REFUNDED, ``target``, or as another source left it when this one was too late."""
+def close_order(uow: UnitOfWork, order_id: int, target: OrderStatus, providers: Providers, source: Source,
+                now: dt.datetime | None = None, detail: str = "") -> PaymentOrder:
+    """Close every pending attempt of the order (the citizen's Cancel, the round's expiry, a
+    take-over). Returns the order as it ends: PAID if one was paid meanwhile, REFUNDED if a
+    cancel gave a payment back, ``target``, or as another source left it."""
     now = now or utcnow()
-    with uow:
-        claimed = move(uow.session, order_id, OrderStatus.CLOSING, source, closing_at=now, close_target=target.value)
-        uow.commit()
-    if claimed:
-        finish_close(uow, order_id, provider, source, now, detail)
+    for attempt_id, provider_name, _ in _live_attempts(uow.session, [order_id]):
+        uow.idle()
+        if provider_name in providers:
+            close(uow, attempt_id, target, providers[provider_name], source, now, detail)
     return fresh(uow.session, order_id)
 
 
-def finish_close(uow: UnitOfWork, order_id: int, provider: PaymentProvider, source: Source, now: dt.datetime,
+def close_others(uow: UnitOfWork, order_id: int, providers: Providers, source: Source, now: dt.datetime) -> None:
+    """An attempt won: close the order's other QR codes (a payment that slipped in is recorded
+    and given back)."""
+    close_order(uow, order_id, OrderStatus.CANCELLED, providers, source, now, detail=PAID_WITH_OTHER)
+
+
+def close(uow: UnitOfWork, attempt_id: int, target: OrderStatus, provider: PaymentProvider, source: Source,
+          now: dt.datetime | None = None, detail: str = "") -> PaymentAttempt:
+    """Close an attempt unpaid (cancel, expiry, or the sweep closing a trade left open): claim it,
+    ask the provider (it may have just been paid), then cancel the trade. Returns the attempt as
+    it ends: PAID, REFUNDED, ``target``, or as another source left it when this one was too late."""
+    now = now or utcnow()
+    with uow:
+        claimed = move(uow.session, attempt_id, OrderStatus.CLOSING, source, closing_at=now, close_target=target.value)
+        uow.commit()
+    if claimed:
+        finish_close(uow, attempt_id, provider, source, now, detail)
+    return fresh_attempt(uow.session, attempt_id)
+
+
+def finish_close(uow: UnitOfWork, attempt_id: int, provider: PaymentProvider, source: Source, now: dt.datetime,
                  detail: str = "") -> None:
     """The rest of a close, by the closer that claimed it (or by the sweep, for a closer that died)."""
-    order = fresh(uow.session, order_id)
-    out_trade_no, target = order.out_trade_no, OrderStatus(order.close_target)
+    attempt = fresh_attempt(uow.session, attempt_id)
+    out_trade_no, target, order_id = attempt.out_trade_no, OrderStatus(attempt.close_target), attempt.order_id
     uow.idle()
     try:
         status = provider.query(out_trade_no)
     except ProviderError as exc:
-        log.warning("provider query failed for order %s: %s", order_id, exc)
+        log.warning("provider query failed for attempt %s: %s", attempt_id, exc)
         status = None
     if status is not None and status.state is TradeState.PAID:
-        recorded = record_payment(uow, order_id, trade_no=status.trade_no, amount_fen=status.amount_fen, source=source, now=now)
+        recorded = record_payment(uow, attempt_id, trade_no=status.trade_no, amount_fen=status.amount_fen, source=source, now=now)
         if recorded is not Recorded.MISMATCH:
             return
-        # paid, but not the order's amount (logged for an operator): never settled, and not kept
-        # either; the cancel gives it back and the order ends refunded, its bills free again
+        # paid, but not the attempt's amount (logged for an operator): never settled, and not kept
+        # either; the cancel gives it back and the attempt ends refunded
     try:
         outcome = provider.cancel(out_trade_no)
     except ProviderError as exc:
-        log.warning("provider cancel failed for order %s: %s", order_id, exc)
+        log.warning("provider cancel failed for attempt %s: %s", attempt_id, exc)
         outcome = None
     with uow:
         session = uow.session
         if outcome is not None and outcome.refunded:
             # the buyer paid between our query and the cancel, and the cancel gave it back
-            if move(session, order_id, OrderStatus.REFUNDED, source, finished_at=now, trade_open=False, closing_at=None,
+            if move(session, attempt_id, OrderStatus.REFUNDED, source, finished_at=now, trade_open=False, closing_at=None,
                     refund_due_fen=0):
-                release_bills(session, order_id)
-                log_event(session, order_id, "refunded_at_provider", source, "the cancel gave back a payment made while closing")
+                log_event(session, order_id, "refunded_at_provider", source, "the cancel gave back a payment made while closing",
+                          attempt_id)
+                release_if_done(session, order_id)
         else:
             # a trade the provider did not close stays payable: the sweep keeps asking about it
             note = detail or ("" if outcome is not None else "the provider's cancel failed")
-            end_unpaid(session, order_id, target, source, note, now, trade_open=outcome is None)
+            end_unpaid(session, attempt_id, target, source, note, now, trade_open=outcome is None)
         uow.commit()

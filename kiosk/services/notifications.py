@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from ..domain.clock import utcnow
 from ..domain.orders import OrderStatus, Source
-from ..models import CallbackRefusal, PaymentOrder
+from ..models import CallbackRefusal, PaymentAttempt
 from ..payments.base import Callback, InvalidNotification, PaymentProvider, ProviderError, TradeState
 from .settlement import Recorded, mark_failed, record_payment, status_of
 from .uow import UnitOfWork
@@ -52,17 +52,17 @@ def handle_notification(uow: UnitOfWork, provider: PaymentProvider, callback: Ca
         count_refusal(uow, provider.name, exc.reason)
         return Reply.REFUSE
     session = uow.session
-    order_id = session.scalar(select(PaymentOrder.id).where(PaymentOrder.out_trade_no == note.out_trade_no,
-                                                            PaymentOrder.provider == provider.name))
-    if order_id is None:
+    attempt_id = session.scalar(select(PaymentAttempt.id).where(PaymentAttempt.out_trade_no == note.out_trade_no,
+                                                                PaymentAttempt.provider == provider.name))
+    if attempt_id is None:
         count_refusal(uow, provider.name, "unknown_order")
         return Reply.REFUSE
     if note.state in (TradeState.CLOSED, TradeState.FAILED):
-        mark_failed(uow, order_id, Source.NOTIFY, "closed at the provider")
+        mark_failed(uow, attempt_id, Source.NOTIFY, "closed at the provider")
         return Reply.ACKNOWLEDGE
     if note.state is not TradeState.PAID:
         return Reply.ACKNOWLEDGE
-    status = status_of(session, order_id)
+    status = status_of(session, attempt_id)
     if status.closed_unpaid:
         # closed here: believe a payment only if the provider confirms it now (its cancel may
         # have failed and the QR been paid since); a closed trade means nothing was paid
@@ -74,10 +74,10 @@ def handle_notification(uow: UnitOfWork, provider: PaymentProvider, callback: Ca
         if not confirmed:
             count_refusal(uow, provider.name, "not_confirmed_by_provider")
             return Reply.REFUSE
-    recorded = record_payment(uow, order_id, trade_no=note.trade_no, amount_fen=note.amount_fen, source=Source.NOTIFY)
+    recorded = record_payment(uow, attempt_id, trade_no=note.trade_no, amount_fen=note.amount_fen, source=Source.NOTIFY)
     if recorded is Recorded.MISMATCH:
         return Reply.REFUSE
     if recorded is Recorded.REFUSED:
         # CLOSING: the closer's cancel decides what becomes of this money; REFUNDED: it went back
-        return Reply.ACKNOWLEDGE if status_of(session, order_id) is OrderStatus.REFUNDED else Reply.RETRY_LATER
+        return Reply.ACKNOWLEDGE if status_of(session, attempt_id) is OrderStatus.REFUNDED else Reply.RETRY_LATER
     return Reply.ACKNOWLEDGE

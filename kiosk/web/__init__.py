@@ -70,14 +70,17 @@ def _error_page(status: int, message):
 
 
 def register(app: Flask) -> None:
-    from . import callbacks, kiosk, sandbox, security
+    from . import callbacks, kiosk, sandbox, security, simulator
 
     security.register(app)
     app.register_blueprint(kiosk.bp)
     app.register_blueprint(callbacks.bp)
-    if app.config["PAYMENT_PROVIDER"] == "sandbox":
+    if "sandbox" in app.config["PAYMENT_PROVIDERS"]:
         # the wallet pays without money: it exists only where the sandbox is the provider
         app.register_blueprint(sandbox.bp)
+    if app.config["SIMULATOR"]:
+        # the gateway simulator: development and testing, or production's training mode when asked for
+        app.register_blueprint(simulator.bp)
 
     app.jinja_env.filters["yuan"] = yuan
     app.jinja_env.filters["mask_name"] = mask_name

@@ -17,7 +17,8 @@ from ..domain.premiums import Category
 from ..services import checkout, receipts, visits
 from ..services.dues import freeze_dues, schemes_of, total_of
 from ..services.people import find_person
-from . import go, limits, provider, render, uow
+from . import go, limits, render, uow
+from ..payments import payments
 from .forms import ActionForm, IdentifyForm, PayForm, PreferenceForm
 from .messages import CATEGORIES, CHECKOUT_ERRORS, ID_PROBLEMS, LOOK_UPS_LIMITED, PERSON_NOT_FOUND
 
@@ -33,7 +34,7 @@ def _max_idle() -> dt.timedelta:
 
 
 def _settings() -> checkout.CheckoutSettings:
-    return checkout.checkout_settings(current_app.config, provider().name, _("Social insurance premium"))
+    return checkout.checkout_settings(current_app.config, _("Social insurance premium"))
 
 
 @bp.before_request
@@ -176,7 +177,7 @@ def pay():
     if not form.validate_on_submit():  # a bill id that is not a number
         return go("kiosk.dues")
     try:
-        checkout.create_order(uow(), g.visit.id, form.bills.data or [], form.key.data or "", provider(), _settings())
+        checkout.create_order(uow(), g.visit.id, form.bills.data or [], form.key.data or "", payments().offered, _settings())
     except checkout.CheckoutError as error:
         selected = None if error.reason == "stale" else form.bills.data
         return render("kiosk/dues.html", status=422, **_dues_context(selected, CHECKOUT_ERRORS[error.reason]))
@@ -185,7 +186,7 @@ def pay():
 
 def _current_order():
     order_id = g.visit.order_id
-    return checkout.poll(uow(), order_id, provider(), _settings()) if order_id is not None else None
+    return checkout.poll(uow(), order_id, payments().providers, _settings()) if order_id is not None else None
 
 
 # what the QR screen shows for each state of its order (templates never compare raw states)
@@ -207,7 +208,13 @@ def payment():
         return redirect(url_for("kiosk.dues"), code=303)
     if status is OrderStatus.PAID:
         return redirect(url_for("kiosk.receipt"), code=303)
-    return render("kiosk/payment.html", order=order, screen=SCREENS[status], remaining=_remaining(order), form=ActionForm())
+    return render("kiosk/payment.html", order=order, screen=SCREENS[status], remaining=_remaining(order), form=ActionForm(),
+                  codes=_qr_codes(order))
+
+
+def _qr_codes(order) -> list:
+    """The QR codes to show, side by side: the current round's attempts that can be paid and have one."""
+    return [attempt for attempt in order.current_attempts if attempt.status == OrderStatus.PENDING.value and attempt.qr_svg]
 
 
 def _remaining(order) -> int:
@@ -236,11 +243,13 @@ def _full_poll():
         response = render("kiosk/_poll_done.html")
         response.headers["HX-Redirect"] = url_for("kiosk.payment")
         return response
-    if order.qr_svg is None:
+    codes, shown = _qr_codes(order), request.args.get("shown", type=int)
+    if not codes or shown is not None and shown != len(codes):
+        # no QR code yet, or one came or went (a provider closed its trade): draw the screen again
         response = render("kiosk/_poll_done.html")
         response.headers["HX-Refresh"] = "true"
         return response
-    return render("kiosk/_poller.html", order=order, remaining=_remaining(order))
+    return render("kiosk/_poller.html", order=order, remaining=_remaining(order), codes=codes)
 
 
 @bp.post("/payment/cancel")
@@ -249,7 +258,7 @@ def payment_cancel():
     order_id = g.visit.order_id
     if order_id is None:
         return go("kiosk.dues")
-    order = checkout.close(uow(), order_id, OrderStatus.CANCELLED, provider(), Source.CANCEL)
+    order = checkout.close_order(uow(), order_id, OrderStatus.CANCELLED, payments().providers, Source.CANCEL)
     if order.status == OrderStatus.CANCELLED.value:
         return go("kiosk.dues")
     if order.status == OrderStatus.PAID.value:
@@ -267,7 +276,7 @@ def payment_retry():
     if order is None or order.status not in retryable:
         return go("kiosk.payment")
     try:
-        checkout.retry_order(uow(), g.visit.id, provider(), _settings())
+        checkout.retry_order(uow(), g.visit.id, payments().offered, _settings())
     except checkout.CheckoutError:
         return go("kiosk.dues")
     return go("kiosk.payment")
@@ -288,7 +297,7 @@ def receipt():
 def _receipt_context(auto_print: bool) -> dict:
     order = g.visit.order
     return dict(order=order, receipt=order.receipt, auto_print=auto_print, form=ActionForm(),
-                kept_fen=order.total_fen - order.refund_due_fen)
+                kept_fen=order.total_fen - order.refund_due_fen, paid_twice=checkout.paid_twice(order))
 
 
 @bp.post("/receipt/print")

@@ -35,6 +35,8 @@ SCHEMES = {
 
 PROVIDERS = {
     "sandbox": _l("Sandbox (test)"),
+    "alipay": _l("Alipay"),
+    "wechat": _l("WeChat Pay"),
     "counter": _l("Counter"),
 }
 

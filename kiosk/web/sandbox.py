@@ -5,8 +5,8 @@ from flask import Blueprint, abort
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import PaymentOrder
-from ..payments import provider
+from ..models import PaymentAttempt
+from ..payments import payments
 from ..payments.sandbox import TRADE_SUCCESS, WAIT_BUYER_PAY
 from . import render
 from .forms import ActionForm
@@ -21,13 +21,13 @@ def _show(trade):
 
 
 def _payee(out_trade_no: str) -> str:
-    order = db.session.scalar(select(PaymentOrder).where(PaymentOrder.out_trade_no == out_trade_no))
-    return order.person.region.agency_name if order else ""
+    attempt = db.session.scalar(select(PaymentAttempt).where(PaymentAttempt.out_trade_no == out_trade_no))
+    return attempt.order.person.region.agency_name if attempt else ""
 
 
 @bp.get("/wallet/<token>")
 def wallet(token: str):
-    trade = provider().scan(token)
+    trade = payments().get("sandbox").scan(token)
     if trade is None:
         abort(404)
     return _show(trade)
@@ -38,8 +38,8 @@ def answer(token: str, choice: str):
     """Pay or Decline (CSRFProtect has checked the form before this runs)."""
     if choice not in ("pay", "decline"):
         abort(404)
-    provider().settle(token, pay=choice == "pay")
-    trade = provider().scan(token)
+    payments().get("sandbox").settle(token, pay=choice == "pay")
+    trade = payments().get("sandbox").scan(token)
     if trade is None:
         abort(404)
     return _show(trade)

@@ -7,19 +7,10 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import threading
-from dataclasses import dataclass
 
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
-from kiosk import create_app
-from kiosk.demo import seed
-from kiosk.extensions import db
-from kiosk.services.uow import UnitOfWork
-from tests.conftest import make_config
+from tests.live import LiveServer, serve
 
 from .steps import KIOSK_PORTRAIT, PHONE, TIMEOUT_MS
 
@@ -67,51 +58,31 @@ def _patient_expectations(page):
     page.set_default_navigation_timeout(TIMEOUT_MS)
 
 
-@dataclass
-class LiveServer:
-    app: Flask
-    url: str
-
-    def __call__(self, path: str = "/") -> str:
-        return self.url + path
-
-
 @pytest.fixture
-def live_server(tmp_path, sqlite_template):
+def live_server(tmp_path, sqlite_template, simulator_keys):
     """A factory: ``live_server(**config_overrides)`` serves a fresh demo database over HTTP.
 
-    The sandbox wallet's Pay posts its signed notification to the app's callback URL over real
-    HTTP (``SANDBOX_NOTIFY="http"``), so the kiosk page learns of the payment as it would in a hall.
+    The providers are Alipay's and WeChat Pay's real adapters, side by side, talking to the gateway
+    simulator the app serves under /simulator/: each QR code is the simulator's wallet page, and
+    its Pay posts the provider's signed notification to the app's callback URL over real HTTP, so
+    the kiosk page learns of the payment as it would in a hall. ``PAYMENT_PROVIDERS=("sandbox",)``
+    gives the old in-database sandbox.
     """
-    started: list[tuple[LiveServer, object, threading.Thread]] = []
+    started: list[LiveServer] = []
     # one line per request (the QR screen polls every second) would bury a failure's real log
     werkzeug_log = logging.getLogger("werkzeug")
     level = werkzeug_log.level
     werkzeug_log.setLevel(logging.WARNING)
 
     def start(**overrides) -> LiveServer:
-        database = tmp_path / f"kiosk{len(started)}.sqlite"
-        shutil.copyfile(sqlite_template, database)  # the migrated schema, no rows
-        app = create_app(make_config(f"sqlite:///{database}", **{"SANDBOX_NOTIFY": "http", **overrides}))
-        with app.app_context():
-            seed(UnitOfWork(db.session), app.config["ID_DIGEST_KEY"], app.config["TERMINAL_CODE"])
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        # QR codes and the notify URL come from PUBLIC_BASE_URL, and the port is known only now
-        app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.port}"
-        thread = threading.Thread(target=server.serve_forever, name=f"live-server-{server.port}", daemon=True)
-        thread.start()
-        live = LiveServer(app, app.config["PUBLIC_BASE_URL"])
-        started.append((live, server, thread))
+        live = serve(tmp_path / f"kiosk{len(started)}.sqlite", sqlite_template,
+                     **{"PAYMENT_PROVIDERS": ("alipay", "wechat"), "SIMULATOR_KEYS_DIR": simulator_keys, **overrides})
+        started.append(live)
         return live
 
     yield start
-    for live, server, thread in started:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with live.app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    for live in started:
+        live.stop()
     werkzeug_log.setLevel(level)
 
 

@@ -80,11 +80,13 @@ def to_qr(page: Page, kiosk, number: str) -> str:
     return wallet_url(page, kiosk)
 
 
-def wallet_url(page: Page, kiosk) -> str:
-    """What a phone would read from the QR code on the screen."""
+def wallet_url(page: Page, kiosk, app: str | None = None) -> str:
+    """What a phone would read from the QR code of ``app`` (default: the first offered) on the screen."""
     expect(page).to_have_url(url_is(kiosk, "/payment"))
-    qr = page.locator("#qr[data-qr-payload]")
+    name = app or kiosk.app.config["PAYMENT_PROVIDERS"][0]
+    qr = page.locator(f"#qr-{name} .qr[data-qr-payload]")
     expect(qr.locator("svg")).to_be_visible()
     url = qr.get_attribute("data-qr-payload")
-    assert url and url.startswith(kiosk("/sandbox/wallet/"))
+    # the simulator's wallet page, made by the real adapter's precreate (the sandbox's where a test asks for it)
+    assert url and url.startswith(kiosk("/sandbox/wallet/" if name == "sandbox" else f"/simulator/{name}/pay/"))
     return url

@@ -19,25 +19,31 @@ def test_cancel_returns_to_the_dues_and_a_declined_payment_shows_the_failed_scre
     expect(page.locator('input[name="bills"]')).to_have_count(3)
 
     page.locator("#pay-button").click()
-    phone.goto(wallet_url(page, kiosk))
+    phone.goto(wallet_url(page, kiosk, "alipay"))
     phone.locator("#wallet-decline").click()
     expect(phone.locator("#wallet-result")).to_be_visible()
     shoot(phone, "wallet-declined", PHONE_SIZES)
+    # declined in one app: its code goes, the other app's stays
+    expect(page.locator("#qr-alipay")).to_have_count(0)
+    expect(page.locator("#qr-wechat svg")).to_be_visible()
 
-    # the kiosk finds out by itself and offers to try again
+    phone.goto(wallet_url(page, kiosk, "wechat"))
+    phone.locator("#wallet-decline").click()
+    expect(phone.locator("#wallet-result")).to_be_visible()
+    # declined in both: the kiosk finds out by itself and offers to try again
     expect(page.locator("#failed")).to_be_visible()
     expect(page.locator("#try-again")).to_be_visible()
-    expect(page.locator("#qr")).to_have_count(0)
+    expect(page.locator(".qr")).to_have_count(0)
     shoot(page, "failed")
     page.locator("#try-again").click()
-    expect(page.locator("#qr svg")).to_be_visible()
+    expect(page.locator(".qr svg").first).to_be_visible()
 
 
 def test_an_unpaid_qr_expires_by_itself_and_new_qr_gives_a_fresh_code(live_server, page, phone):
     kiosk = live_server(ORDER_TTL_SECONDS=4)
     first = to_qr(page, kiosk, ZHAO_MIN)
     expect(page.locator("#expired")).to_be_visible()
-    expect(page.locator("#qr")).to_have_count(0)
+    expect(page.locator(".qr")).to_have_count(0)
     expect(page).to_have_url(url_is(kiosk, "/payment"))
     shoot(page, "expired")
 
@@ -59,7 +65,7 @@ def test_a_lost_connection_is_announced_and_the_kiosk_moves_on_once_it_is_back(k
     page.route("**/payment/status*", lambda route: route.abort("internetdisconnected"))
     expect(offline).to_be_visible()
     expect(offline).to_have_attribute("role", "alert")  # read out, not only shown
-    expect(page.locator("#qr svg")).to_be_visible()  # the code stays: the phone has its own network
+    expect(page.locator(".qr svg").first).to_be_visible()  # the code stays: the phone has its own network
     countdown = page.locator("#countdown")
     frozen = countdown.inner_text()
     expect(countdown).not_to_have_text(frozen)  # and the time left keeps running down
@@ -83,7 +89,7 @@ def test_polls_that_find_nothing_new_leave_the_qr_screen_as_it_is_and_a_connecti
     to_qr(page, kiosk, ZHAO_MIN)
     countdown = page.locator("#countdown")
     countdown.evaluate("element => { element.dataset.seen = 'yes'; }")
-    with page.expect_response("**/payment/status") as answer:
+    with page.expect_response("**/payment/status*") as answer:
         pass
     assert answer.value.status == 204
     shown = countdown.inner_text()
@@ -95,5 +101,32 @@ def test_polls_that_find_nothing_new_leave_the_qr_screen_as_it_is_and_a_connecti
     expect(offline).to_be_visible()
     page.unroute("**/payment/status*")
     expect(offline).to_be_hidden()  # a 204 is a poll that got through
-    expect(page.locator("#qr svg")).to_be_visible()
+    expect(page.locator(".qr svg").first).to_be_visible()
     expect(page).to_have_url(url_is(kiosk, "/payment"))
+
+
+def test_two_codes_side_by_side_and_paying_with_wechat_closes_the_alipay_one(kiosk, page, phone):
+    """One QR code per app, each under its app's name, no tap to choose. The WeChat Pay adapter
+    end to end: its native order, the simulator's WeChat page, the v3 notification (AES-GCM
+    resource, Wechatpay-* signature) that moves the kiosk to the receipt; the Alipay code's
+    trade is closed, so the phone can no longer pay it."""
+    alipay_url = to_qr(page, kiosk, ZHAO_MIN)
+    expect(page.locator("#qr-alipay .qr-label")).to_have_text("支付宝")
+    expect(page.locator("#qr-wechat .qr-label")).to_have_text("微信支付")
+    shoot(page, "qr-two-apps")
+    alipay_box, wechat_box = (page.locator(f"#qr-{app} svg").bounding_box() for app in ("alipay", "wechat"))
+    assert alipay_box["x"] + alipay_box["width"] <= wechat_box["x"]  # side by side, both whole
+    url = wallet_url(page, kiosk, "wechat")
+    amount = page.locator("#order-amount").inner_text()
+    phone.goto(url)
+    expect(phone.locator("#wallet-app")).to_have_text("微信支付")
+    expect(phone.locator("#wallet-amount")).to_have_text(amount)
+    expect(phone.locator("#wallet-pay")).to_have_text("确认支付")
+    shoot(phone, "wallet-wechat", PHONE_SIZES)
+    phone.locator("#wallet-pay").click()
+    expect(phone.locator("#wallet-result")).to_be_visible()
+    expect(page).to_have_url(url_is(kiosk, "/receipt"))
+    expect(page.locator("#receipt-total")).to_have_text(amount)
+    phone.goto(alipay_url)  # the other code: closed once the first payment won
+    expect(phone.locator("#wallet-pay")).to_have_count(0)
+    expect(phone.locator("#wallet-result")).to_be_visible()

@@ -1,392 +1,45 @@
-"""A local fake of the WeChat Pay v3 gateway, speaking the documented protocol.
-
-It checks the merchant's ``Authorization: WECHATPAY2-SHA256-RSA2048`` header (the signature
-over ``METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n`` with the merchant's public key), keeps orders
-and refunds in memory, signs every answer with the platform private key under the public key
-id (``Wechatpay-Serial: PUB_KEY_ID_...``), and builds callbacks with an AES-256-GCM resource.
-``fault`` makes it misbehave: ``delay``, ``500``, ``garbage``, ``bad_signature``,
-``foreign_serial``, ``corrupt_bill``.
-"""
+"""A local fake of the WeChat Pay v3 gateway: the package's simulator
+(``kiosk.payments.simulator.wechat``) on a socket of its own, sending no notifications (tests
+build them with :meth:`callback` and post them themselves)."""
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import hashlib
-import json
-import re
-import secrets
-import threading
-import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
-from zoneinfo import ZoneInfo
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from kiosk.payments.simulator.keys import new_key, pkcs8_pem, public_pem, rsa_sign  # noqa: F401  (the tests' helpers)
+from kiosk.payments.simulator.wechat import Order, Refund, WechatSimulator
 
-from kiosk.payments.base import Callback
+from .server import LocalServer
 
-BEIJING = ZoneInfo("Asia/Shanghai")
-TIME_EXPIRE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$")
-BILL_HEADER = ("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,"
-               "应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,"
-               "手续费,费率,订单金额,申请退款金额,费率备注")
+FakeOrder, FakeRefund = Order, Refund
+new_rsa_key = new_key
+private_pem = pkcs8_pem  # WeChat's merchant keys are PKCS#8
 
 
-def new_rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def private_pem(key: rsa.RSAPrivateKey) -> str:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
-
-
-def public_pem(key: rsa.RSAPrivateKey) -> str:
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-
-
-def rsa_sign(key: rsa.RSAPrivateKey, message: str) -> str:
-    return base64.b64encode(key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
-
-
-def yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
-@dataclass
-class FakeOrder:
-    out_trade_no: str
-    payload: dict
-    total: int
-    time_expire: str
-    code_url: str
-    trade_state: str = "NOTPAY"
-    transaction_id: str | None = None
-    paid_at: dt.datetime | None = None  # aware, Beijing
-    refunded: int = 0
-
-
-@dataclass
-class FakeRefund:
-    out_refund_no: str
-    out_trade_no: str
-    refund: int
-    total: int
-    status: str = "PROCESSING"
-    refund_id: str = field(default_factory=lambda: "50" + secrets.token_hex(10))
-    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(BEIJING))
-
-
-class FakeWechatGateway:
+class FakeWechatGateway(WechatSimulator):
     def __init__(self, *, mchid: str, appid: str, merchant_key: rsa.RSAPrivateKey, merchant_serial: str,
                  platform_key: rsa.RSAPrivateKey, public_key_id: str, apiv3_key: str):
-        self.mchid, self.appid = mchid, appid
-        self.merchant_public_key = merchant_key.public_key()
-        self.merchant_serial = merchant_serial
-        self.platform_key = platform_key
-        self.public_key_id = public_key_id
-        self.apiv3_key = apiv3_key
-        self.orders: dict[str, FakeOrder] = {}
-        self.refunds: dict[str, FakeRefund] = {}
-        self.bills: dict[str, bytes] = {}
-        self.requests: list[tuple[str, str]] = []  # (method, path) of every request that arrived
-        self.fault: str | None = None
-        self.delay_s = 2.0
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self._http = LocalServer(lambda handler, method, raw: self.serve(method, handler.path, raw,
+                                                                         handler.headers.get("Authorization", "")))
+        super().__init__(mchid=mchid, appid=appid, merchant_public_key=public_pem(merchant_key), merchant_serial=merchant_serial,
+                         platform_key=platform_key, public_key_id=public_key_id, apiv3_key=apiv3_key,
+                         api_base=self._http.base_url)
+        self.delay = 2.0
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._http.base_url
+
+    @property
+    def delay_s(self) -> float:
+        return self.delay
+
+    @delay_s.setter
+    def delay_s(self, value: float) -> None:
+        self.delay = value
 
     def start(self) -> FakeWechatGateway:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    # -- the buyer's side ---------------------------------------------------------------
-    def pay(self, out_trade_no: str) -> FakeOrder:
-        with self._lock:
-            order = self.orders[out_trade_no]
-            assert order.trade_state == "NOTPAY", f"cannot pay an order in {order.trade_state}"
-            order.trade_state = "SUCCESS"
-            order.transaction_id = "4200" + secrets.token_hex(12)
-            order.paid_at = dt.datetime.now(BEIJING).replace(microsecond=0)
-            return order
-
-    def decline(self, out_trade_no: str) -> None:
-        with self._lock:
-            self.orders[out_trade_no].trade_state = "PAYERROR"
-
-    def finish_refund(self, out_refund_no: str, status: str = "SUCCESS") -> None:
-        with self._lock:
-            self.refunds[out_refund_no].status = status
-
-    # -- callbacks ------------------------------------------------------------------------
-    def encrypt(self, plain: str, associated_data: str = "transaction") -> dict:
-        nonce = secrets.token_hex(6)  # 12 characters, as WeChat sends
-        cipher = AESGCM(self.apiv3_key.encode()).encrypt(nonce.encode(), plain.encode(), associated_data.encode())
-        return {"algorithm": "AEAD_AES_256_GCM", "ciphertext": base64.b64encode(cipher).decode(),
-                "associated_data": associated_data, "original_type": "transaction", "nonce": nonce}
-
-    def transaction(self, out_trade_no: str) -> dict:
-        order = self.orders[out_trade_no]
-        body = {"mchid": self.mchid, "appid": self.appid, "out_trade_no": order.out_trade_no,
-                "trade_type": "NATIVE", "trade_state": order.trade_state, "trade_state_desc": "",
-                "amount": {"total": order.total, "payer_total": order.total, "currency": "CNY", "payer_currency": "CNY"},
-                "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}}
-        if order.transaction_id:
-            body |= {"transaction_id": order.transaction_id, "bank_type": "OTHERS",
-                     "success_time": order.paid_at.isoformat()}
-        return body
-
-    def callback(self, out_trade_no: str, *, timestamp: int | None = None, probe: bool = False,
-                 serial: str | None = None, resource: dict | None = None, plain: str | None = None) -> Callback:
-        """The notification WeChat would post for the order as it is now: raw bytes and signed headers.
-        ``probe`` signs it badly, as WeChat's deliberate probes are."""
-        resource = resource or self.encrypt(plain if plain is not None else json.dumps(self.transaction(out_trade_no)))
-        body = json.dumps({"id": "EV-" + secrets.token_hex(8), "create_time": dt.datetime.now(BEIJING).isoformat(),
-                           "resource_type": "encrypt-resource", "event_type": "TRANSACTION.SUCCESS",
-                           "summary": "支付成功", "resource": resource}, ensure_ascii=False).encode()
-        return self.signed_callback(body, timestamp=timestamp, probe=probe, serial=serial)
-
-    def signed_callback(self, body: bytes, *, timestamp: int | None = None, probe: bool = False,
-                        serial: str | None = None) -> Callback:
-        ts, nonce = str(int(time.time()) if timestamp is None else timestamp), secrets.token_hex(16)
-        signature = rsa_sign(self.platform_key, f"{ts}\n{nonce}\n{body.decode()}\n")
-        if probe:
-            signature = "WECHATPAY/SIGNTEST/" + signature[19:]
-        headers = {"Content-Type": "application/json", "Wechatpay-Signature": signature, "Wechatpay-Timestamp": ts,
-                   "Wechatpay-Nonce": nonce, "Wechatpay-Serial": serial or self.public_key_id,
-                   "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048"}
-        return Callback(body, headers, {})
-
-    # -- statements -----------------------------------------------------------------------
-    def build_bill(self, day: dt.date) -> bytes:
-        """The trade bill of ``day`` (Beijing) from the orders and refunds, stored for download."""
-        lines, payments, refunds = [BILL_HEADER], [], []
-        for order in self.orders.values():
-            if order.paid_at and order.paid_at.date() == day:
-                payments.append(order)
-                lines.append(",".join("`" + v for v in [
-                    order.paid_at.strftime("%Y-%m-%d %H:%M:%S"), self.appid, self.mchid, "0", "", order.transaction_id,
-                    order.out_trade_no, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "NATIVE", "SUCCESS", "OTHERS", "CNY",
-                    yuan(order.total), "0.00", "0", "0", "0.00", "0.00", "", "", order.payload["description"], "",
-                    "0.00000", "0.60%", yuan(order.total), "0.00", ""]))
-        for refund in self.refunds.values():
-            order = self.orders[refund.out_trade_no]
-            if refund.status == "SUCCESS" and refund.created_at.date() == day:
-                refunds.append(refund)
-                lines.append(",".join("`" + v for v in [
-                    refund.created_at.strftime("%Y-%m-%d %H:%M:%S"), self.appid, self.mchid, "0", "",
-                    order.transaction_id, order.out_trade_no, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "NATIVE", "REFUND",
-                    "OTHERS", "CNY", "0.00", "0.00", refund.refund_id, refund.out_refund_no, yuan(refund.refund), "0.00",
-                    "ORIGINAL", "SUCCESS", order.payload["description"], "", "0.00000", "0.60%", "0.00",
-                    yuan(refund.refund), ""]))
-        lines.append("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额")
-        paid, back = sum(o.total for o in payments), sum(r.refund for r in refunds)
-        lines.append(",".join("`" + v for v in [str(len(payments) + len(refunds)), yuan(paid), yuan(back), "0.00",
-                                                 "0.00000", yuan(paid), yuan(back)]))
-        content = ("\r\n".join(lines) + "\r\n").encode()
-        self.bills[day.isoformat()] = content
-        return content
-
-    # -- the HTTP side --------------------------------------------------------------------
-    def _authorized(self, method: str, path: str, body: bytes, authorization: str) -> bool:
-        scheme, _, rest = authorization.partition(" ")
-        if scheme != "WECHATPAY2-SHA256-RSA2048":
-            return False
-        params = dict(re.findall(r'(\w+)="([^"]*)"', rest))
-        if params.get("mchid") != self.mchid or params.get("serial_no") != self.merchant_serial:
-            return False
-        if abs(time.time() - int(params.get("timestamp", "0"))) > 300:
-            return False
-        message = f"{method}\n{path}\n{params.get('timestamp')}\n{params.get('nonce_str')}\n{body.decode()}\n"
-        try:
-            self.merchant_public_key.verify(base64.b64decode(params.get("signature", "")), message.encode(),
-                                            padding.PKCS1v15(), hashes.SHA256())
-        except (InvalidSignature, ValueError):
-            return False
-        return True
-
-    def _route(self, method: str, path: str, body: dict) -> tuple[int, dict | bytes | None]:
-        url = urlsplit(path)
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        parts = [unquote(p) for p in url.path.split("/")]
-        with self._lock:
-            if method == "POST" and url.path == "/v3/pay/transactions/native":
-                return self._native(body)
-            if method == "GET" and len(parts) == 6 and parts[1:5] == ["v3", "pay", "transactions", "out-trade-no"]:
-                if query.get("mchid") != self.mchid:
-                    return 400, {"code": "PARAM_ERROR", "message": "mchid"}
-                order = self.orders.get(parts[5])
-                if order is None:
-                    return 404, {"code": "ORDER_NOT_EXIST", "message": "订单不存在"}
-                return 200, self.transaction(order.out_trade_no)
-            if method == "POST" and len(parts) == 7 and parts[1:5] == ["v3", "pay", "transactions", "out-trade-no"] \
-                    and parts[6] == "close":
-                order = self.orders.get(parts[5])
-                if order is None:
-                    return 404, {"code": "ORDER_NOT_EXIST", "message": "订单不存在"}
-                if order.trade_state in ("SUCCESS", "REFUND"):
-                    return 400, {"code": "ORDERPAID", "message": "订单已支付"}
-                order.trade_state = "CLOSED"
-                return 204, None
-            if method == "POST" and url.path == "/v3/refund/domestic/refunds":
-                return self._refund(body)
-            if method == "GET" and len(parts) == 6 and parts[1:5] == ["v3", "refund", "domestic", "refunds"]:
-                refund = self.refunds.get(parts[5])
-                if refund is None:
-                    return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}
-                return 200, self._refund_body(refund)
-            if method == "GET" and url.path == "/v3/bill/tradebill":
-                content = self.bills.get(query.get("bill_date", ""))
-                if content is None or query.get("bill_type") != "ALL":
-                    return 400, {"code": "NO_STATEMENT_EXIST", "message": "账单不存在"}
-                token = secrets.token_urlsafe(8)
-                self._downloads = getattr(self, "_downloads", {}) | {token: content}
-                return 200, {"hash_type": "SHA1", "hash_value": hashlib.sha1(content).hexdigest(),
-                             "download_url": f"{self.base_url}/v3/billdownload/file?token={token}"}
-            if method == "GET" and url.path == "/v3/billdownload/file":
-                content = getattr(self, "_downloads", {}).get(query.get("token", ""))
-                if content is None:
-                    return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "no such file"}
-                return 200, content + (b"tampered" if self.fault == "corrupt_bill" else b"")
-        return 404, {"code": "NOT_FOUND", "message": "no such API"}
-
-    def _native(self, body: dict) -> tuple[int, dict]:
-        try:
-            assert body["appid"] == self.appid and body["mchid"] == self.mchid
-            out_trade_no, total = body["out_trade_no"], body["amount"]["total"]
-            assert isinstance(total, int) and total > 0 and body["amount"].get("currency", "CNY") == "CNY"
-            assert TIME_EXPIRE.match(body["time_expire"]) and body["notify_url"].startswith("https://")
-            assert 0 < len(body["description"].encode()) <= 127
-        except (KeyError, AssertionError, AttributeError, TypeError):
-            return 400, {"code": "PARAM_ERROR", "message": "参数错误"}
-        order = self.orders.get(out_trade_no)
-        if order is not None:
-            if order.payload != body:
-                return 400, {"code": "INVALID_REQUEST", "message": "订单号重复"}
-            return 200, {"code_url": order.code_url}
-        order = FakeOrder(out_trade_no, body, total, body["time_expire"], "weixin://wxpay/bizpayurl?pr=" + secrets.token_urlsafe(6))
-        self.orders[out_trade_no] = order
-        return 200, {"code_url": order.code_url}
-
-    def _refund_body(self, refund: FakeRefund) -> dict:
-        order = self.orders[refund.out_trade_no]
-        return {"refund_id": refund.refund_id, "out_refund_no": refund.out_refund_no,
-                "transaction_id": order.transaction_id, "out_trade_no": order.out_trade_no, "channel": "ORIGINAL",
-                "status": refund.status, "create_time": refund.created_at.isoformat(),
-                "amount": {"total": refund.total, "refund": refund.refund, "payer_total": refund.total,
-                           "payer_refund": refund.refund, "currency": "CNY"}}
-
-    def _refund(self, body: dict) -> tuple[int, dict]:
-        try:
-            out_trade_no, out_refund_no = body["out_trade_no"], body["out_refund_no"]
-            amount, total = body["amount"]["refund"], body["amount"]["total"]
-            assert isinstance(amount, int) and amount > 0 and body["amount"]["currency"] == "CNY"
-        except (KeyError, AssertionError, TypeError):
-            return 400, {"code": "PARAM_ERROR", "message": "参数错误"}
-        existing = self.refunds.get(out_refund_no)
-        if existing is not None:  # the same number never refunds twice
-            if (existing.out_trade_no, existing.refund, existing.total) != (out_trade_no, amount, total):
-                return 400, {"code": "INVALID_REQUEST", "message": "退款单号重复"}
-            return 200, self._refund_body(existing)
-        order = self.orders.get(out_trade_no)
-        if order is None:
-            return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "订单不存在"}
-        if order.trade_state not in ("SUCCESS", "REFUND"):
-            return 400, {"code": "INVALID_REQUEST", "message": "订单未支付"}
-        if total != order.total:
-            return 400, {"code": "PARAM_ERROR", "message": "订单金额不符"}
-        if amount > order.total - order.refunded:
-            return 400, {"code": "INVALID_REQUEST", "message": "申请退款金额超过订单可退金额"}
-        order.refunded += amount
-        order.trade_state = "REFUND"
-        refund = FakeRefund(out_refund_no, out_trade_no, amount, total)
-        self.refunds[out_refund_no] = refund
-        return 200, self._refund_body(refund)
-
-    def _sign_headers(self, body: bytes, key: rsa.RSAPrivateKey | None = None, serial: str | None = None) -> dict:
-        ts, nonce = str(int(time.time())), secrets.token_hex(16)
-        signature = rsa_sign(key or self.platform_key, f"{ts}\n{nonce}\n{body.decode()}\n")
-        return {"Wechatpay-Timestamp": ts, "Wechatpay-Nonce": nonce, "Wechatpay-Signature": signature,
-                "Wechatpay-Serial": serial or self.public_key_id, "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
-                "Request-ID": secrets.token_hex(8)}
-
-    def _handler(self):
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # quiet
-                pass
-
-            def _answer(self, code: int, payload: dict | bytes | None, *, signed: bool = True) -> None:
-                if isinstance(payload, bytes):
-                    body, ctype = payload, "application/octet-stream"
-                else:
-                    body = b"" if payload is None else json.dumps(payload).encode()
-                    ctype = "application/json; charset=utf-8" if payload is not None else None
-                headers = {}
-                if signed and 200 <= code < 300 and ctype != "application/octet-stream":
-                    if gateway.fault == "bad_signature":
-                        headers = gateway._sign_headers(body, key=new_rsa_key())
-                    elif gateway.fault == "foreign_serial":
-                        headers = gateway._sign_headers(body, serial="5157F09EFDC096DE15EBE81A47057A7232F1B8E1")
-                    else:
-                        headers = gateway._sign_headers(body)
-                self.send_response(code)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                if ctype:
-                    self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _serve(self, method: str) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                gateway.requests.append((method, self.path))
-                if gateway.fault == "delay":
-                    time.sleep(gateway.delay_s)
-                if gateway.fault == "500":
-                    return self._answer(500, {"code": "SYSTEM_ERROR", "message": "系统错误"}, signed=False)
-                if not gateway._authorized(method, self.path, raw, self.headers.get("Authorization", "")):
-                    return self._answer(401, {"code": "SIGN_ERROR", "message": "签名错误"}, signed=False)
-                if gateway.fault == "garbage":
-                    body = b"<html>502 Bad Gateway</html>"
-                    self.send_response(200)
-                    for name, value in gateway._sign_headers(body).items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                    return
-                try:
-                    payload = json.loads(raw) if raw else {}
-                except ValueError:
-                    return self._answer(400, {"code": "PARAM_ERROR", "message": "bad json"}, signed=False)
-                code, answer = gateway._route(method, self.path, payload)
-                self._answer(code, answer)
-
-            def do_GET(self):
-                self._serve("GET")
-
-            def do_POST(self):
-                self._serve("POST")
-
-        return Handler
+        self._http.stop()

@@ -34,8 +34,8 @@ def test_a_citizen_pays_with_alipay_and_its_signed_notification_gives_the_receip
     journey = Journey(client)
     with demo.app_context():
         order = journey.pay(ZHAO_MIN)
-        out_trade_no, total = order.out_trade_no, order.total_fen
-        assert order.provider == "alipay" and order.qr_payload.startswith("https://qr.alipay.com/")
+        out_trade_no, total = order.attempt.out_trade_no, order.total_fen
+        assert order.attempt.provider == "alipay" and order.attempt.qr_payload.startswith("https://qr.alipay.com/")
     assert gateway.trades[out_trade_no].amount_fen == total  # the amount the server computed
     gateway.pay(out_trade_no)
     note = gateway.notification(out_trade_no)
@@ -51,7 +51,7 @@ def test_a_citizen_pays_with_alipay_and_its_signed_notification_gives_the_receip
 def test_a_notification_signed_with_another_key_is_refused_and_the_poll_still_finds_the_payment(demo, client, gateway):
     journey = Journey(client)
     with demo.app_context():
-        out_trade_no = journey.pay(ZHAO_MIN).out_trade_no
+        out_trade_no = journey.pay(ZHAO_MIN).attempt.out_trade_no
     gateway.pay(out_trade_no)
     forged = gateway.notification(out_trade_no, key=new_key())
     assert demo.test_client().post("/payments/notify/alipay", data=forged).status_code == 400
@@ -65,7 +65,7 @@ def test_a_notification_signed_with_another_key_is_refused_and_the_poll_still_fi
 def test_cancel_closes_the_trade_at_alipay(demo, client, gateway):
     journey = Journey(client)
     with demo.app_context():
-        out_trade_no = journey.pay(ZHAO_MIN).out_trade_no
+        out_trade_no = journey.pay(ZHAO_MIN).attempt.out_trade_no
     gateway.scan(out_trade_no)
     assert journey.post("/payment/cancel").headers["Location"] == "/dues"
     assert gateway.trades[out_trade_no].status == "TRADE_CLOSED"

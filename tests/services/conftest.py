@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 from kiosk.domain.clock import local_today, utcnow
 from kiosk.domain.idnumber import parse_resident_id
 from kiosk.extensions import db
-from kiosk.models import CallbackRefusal, PaymentEvent, PaymentOrder, PaymentOrderItem, Receipt, SandboxTrade
+from kiosk.models import CallbackRefusal, PaymentAttempt, PaymentEvent, PaymentOrder, PaymentOrderItem, Receipt, SandboxTrade
 from kiosk.domain.orders import OrderStatus, Source
+from kiosk.payments import payments
 from kiosk.payments import provider as provider_of
 from kiosk.payments.sandbox import TRADE_SUCCESS, sign
 from kiosk.services import checkout, sweeps, visits
@@ -25,8 +26,7 @@ from kiosk.services.uow import UnitOfWork
 
 NOTIFY_URL = "/payments/notify/sandbox"
 SETTINGS = checkout.CheckoutSettings(
-    ttl=dt.timedelta(minutes=3), query_interval=dt.timedelta(0), notify_url="http://localhost" + NOTIFY_URL,
-    public_base_url="http://localhost/", subject="premium",
+    ttl=dt.timedelta(minutes=3), query_interval=dt.timedelta(0), public_base_url="http://localhost/", subject="premium",
 )
 LONG_IDLE = dt.timedelta(hours=1)
 
@@ -59,7 +59,8 @@ def read_ledger(app) -> Ledger:
     """The sandbox's orders and everything hanging off them (the demo's counter history is left out)."""
     with app.app_context():
         ledger = Ledger()
-        for order in db.session.scalars(select(PaymentOrder).where(PaymentOrder.provider == "sandbox").order_by(PaymentOrder.id)):
+        sandbox_orders = select(PaymentAttempt.order_id).where(PaymentAttempt.provider == "sandbox")
+        for order in db.session.scalars(select(PaymentOrder).where(PaymentOrder.id.in_(sandbox_orders)).order_by(PaymentOrder.id)):
             ledger.orders[order.id] = (order.status, order.refund_due_fen)
             ledger.totals[order.id] = order.total_fen
         ours = list(ledger.orders)
@@ -130,7 +131,7 @@ class Terminal:
         bill_ids = self.payable_bills() if bill_ids is None else bill_ids
         key = key or self.new_key()
         with self.app.app_context():
-            return checkout.create_order(uow(), self._visit().id, bill_ids, key, provider_of(self.app), SETTINGS).id
+            return checkout.create_order(uow(), self._visit().id, bill_ids, key, payments(self.app).offered, SETTINGS).id
 
 
 def uow() -> UnitOfWork:
@@ -141,13 +142,26 @@ def uow() -> UnitOfWork:
 def poll(app, order_id: int, now=None) -> str:
     """The QR screen's poll for ``order_id``; returns the order's status after it."""
     with app.app_context():
-        return checkout.poll(uow(), order_id, provider_of(app), SETTINGS, now).status
+        return checkout.poll(uow(), order_id, payments(app).providers, SETTINGS, now).status
 
 
 def close(app, order_id: int, target: OrderStatus = OrderStatus.CANCELLED, source: Source = Source.CANCEL, now=None) -> str:
     """Cancel (or expire) ``order_id`` as the kiosk does; returns the order's status after it."""
     with app.app_context():
-        return checkout.close(uow(), order_id, target, provider_of(app), source, now).status
+        return checkout.close_order(uow(), order_id, target, payments(app).providers, source, now).status
+
+
+def attempt_id(app, order_id: int) -> int:
+    """The order's attempt: its winner, else the first of its current round (one provider here: its only one)."""
+    with app.app_context():
+        return db.session.get(PaymentOrder, order_id).attempt.id
+
+
+def attempt_of(app, order_id: int) -> PaymentAttempt:
+    with app.app_context():
+        attempt = db.session.get(PaymentOrder, order_id).attempt
+        db.session.expunge(attempt)
+        return attempt
 
 
 def sweep(app, now=None) -> int:
@@ -159,13 +173,13 @@ def sweep(app, now=None) -> int:
 def trade_of(app, order_id: int) -> SandboxTrade:
     """The provider's side of ``order_id``: the sandbox's ledger row."""
     with app.app_context():
-        out_trade_no = db.session.get(PaymentOrder, order_id).out_trade_no
+        out_trade_no = db.session.get(PaymentOrder, order_id).attempt.out_trade_no
         return db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no))
 
 
 def wallet_token(app, order_id: int) -> str:
     with app.app_context():
-        return db.session.get(PaymentOrder, order_id).qr_payload.rsplit("/", 1)[1]
+        return db.session.get(PaymentOrder, order_id).attempt.qr_payload.rsplit("/", 1)[1]
 
 
 def buyer_scans(app, order_id: int) -> None:
@@ -188,7 +202,7 @@ def provider_says_paid(app, order_id: int, notify_id: str = "late-1") -> dict[st
     """The provider's ledger says TRADE_SUCCESS whatever our side did (a payment that
     raced a close); the sandbox refuses to pay a closed trade, so write its ledger directly."""
     with app.app_context():
-        out_trade_no = db.session.get(PaymentOrder, order_id).out_trade_no
+        out_trade_no = db.session.get(PaymentOrder, order_id).attempt.out_trade_no
         db.session.execute(update(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no)
                            .values(status=TRADE_SUCCESS, finished_at=utcnow(), refunded_fen=0))
         db.session.commit()

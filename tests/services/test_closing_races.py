@@ -89,11 +89,11 @@ def test_the_sweep_records_every_payment_even_when_one_order_fails(demo, runner)
     buyer_pays(demo, troubled)
     buyer_pays(demo, fine)
     with demo.app_context():  # the provider reports another amount for the first one
-        db.session.execute(update(SandboxTrade).where(SandboxTrade.out_trade_no == db.session.get(PaymentOrder, troubled).out_trade_no)
+        db.session.execute(update(SandboxTrade).where(SandboxTrade.out_trade_no == db.session.get(PaymentOrder, troubled).attempt.out_trade_no)
                            .values(amount_fen=SandboxTrade.amount_fen + 1))
         db.session.commit()
     result = runner.invoke(args=["reconcile"])
-    assert result.exception is None and "2 pending orders" in result.output
+    assert result.exception is None and "2 unfinished payment attempts" in result.output
     ledger = read_ledger(demo)
     assert ledger.status(troubled) == PENDING and ledger.kinds(troubled, "amount_mismatch") == ["amount_mismatch"]
     assert ledger.status(fine) == PAID and ledger.receipts == {fine: 1}
@@ -155,7 +155,7 @@ def test_the_sweep_asks_only_about_trades_the_provider_may_still_take_money_for(
     monkeypatch.setattr(provider, "query", lambda out_trade_no: asked.append(out_trade_no) or real_query(out_trade_no))
     assert sweep(demo) == 1
     with demo.app_context():
-        assert asked == [db.session.get(PaymentOrder, cancel_failed).out_trade_no]
+        assert asked == [db.session.get(PaymentOrder, cancel_failed).attempt.out_trade_no]
     assert trade_of(demo, cancel_failed).status == "TRADE_CLOSED"  # the sweep closed what the first cancel could not
     assert sweep(demo) == 0
 
@@ -245,7 +245,7 @@ def test_on_sqlite_the_sandbox_never_loses_a_payment_to_a_racing_cancel(demo, te
     buyer_scans(demo, order_id)
     provider = provider_of(demo)
     with demo.app_context():
-        engine, out_trade_no = db.engine, db.session.get(PaymentOrder, order_id).out_trade_no
+        engine, out_trade_no = db.engine, db.session.get(PaymentOrder, order_id).attempt.out_trade_no
     read, go_on = threading.Event(), threading.Event()
 
     def pause_the_cancel_after_it_read(conn, cursor, statement, parameters, context, executemany):

@@ -102,7 +102,7 @@ def test_a_badly_signed_notification_is_refused_and_changes_nothing(demo, termin
     buyer_scans(demo, order_id)  # the buyer has not paid: only the forger says so
     with demo.app_context():
         order = db.session.get(PaymentOrder, order_id)
-        trade = db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == order.out_trade_no))
+        trade = db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == order.attempt.out_trade_no))
         # what a genuine notification would look like if the buyer had paid
         trade.status = "TRADE_SUCCESS"
         genuine_shape = provider_of(demo).notification_for(trade)
@@ -418,7 +418,7 @@ def test_a_payment_survives_a_process_crash(demo, runner, crash_at, recovery):
     journey = Journey(demo.test_client())
     with demo.app_context():
         order = journey.pay(ZHAO_MIN)
-        order_id, out_trade_no, token = order.id, order.out_trade_no, order.qr_payload.rsplit("/", 1)[1]
+        order_id, out_trade_no, token = order.id, order.attempt.out_trade_no, order.attempt.qr_payload.rsplit("/", 1)[1]
     env = dict(os.environ, KIOSK_TEST_APP_CONFIG=subprocess_config(demo), PYTHONPATH=str(ROOT))
     crashed = subprocess.run([sys.executable, "-c", CRASH_SCRIPT, token, crash_at], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=60)
@@ -434,7 +434,7 @@ def test_a_payment_survives_a_process_crash(demo, runner, crash_at, recovery):
         assert journey.get("/receipt").status_code == 200
     else:
         result = runner.invoke(args=["reconcile"])
-        assert result.exit_code == 0 and "1 pending orders" in result.output
+        assert result.exit_code == 0 and "1 unfinished payment attempts" in result.output
     assert_paid_once(demo, order_id)
     assert read_ledger(demo).kinds(order_id, "paid") == ["paid"]
 
@@ -448,8 +448,7 @@ def _second_order(app, bill_ids, live: bool, settled: bool) -> None:
         items = db.session.scalars(select(PaymentOrderItem).where(PaymentOrderItem.bill_id.in_(bill_ids))).all()
         by_bill = {item.bill_id: item for item in items}
         db.session.add(PaymentOrder(
-            out_trade_no="K-BYPASS", idempotency_key="bypass", person_id=first.person_id, terminal_id=first.terminal_id,
-            provider="sandbox", status=PENDING, total_fen=sum(by_bill[b].amount_fen for b in bill_ids), expires_at=first.expires_at,
+            idempotency_key="bypass", person_id=first.person_id, terminal_id=first.terminal_id, total_fen=sum(by_bill[b].amount_fen for b in bill_ids), expires_at=first.expires_at,
             items=[PaymentOrderItem(bill_id=b, principal_fen=by_bill[b].principal_fen, subsidy_fen=by_bill[b].subsidy_fen,
                                     late_fee_fen=by_bill[b].late_fee_fen, amount_fen=by_bill[b].amount_fen, live=live,
                                     settled=settled) for b in bill_ids],
@@ -483,7 +482,7 @@ def test_the_database_refuses_a_second_settled_item_for_a_bill(demo, terminal, b
     # inserted unsettled (allowed), then updated to settled
     _second_order(demo, [bill], live=False, settled=False)
     with demo.app_context():
-        bypass = db.session.scalar(select(PaymentOrder.id).where(PaymentOrder.out_trade_no == "K-BYPASS"))
+        bypass = db.session.scalar(select(PaymentOrder.id).where(PaymentOrder.idempotency_key == "bypass"))
         with pytest.raises(IntegrityError) as raised:
             db.session.execute(update(PaymentOrderItem).where(PaymentOrderItem.order_id == bypass).values(settled=True))
             db.session.commit()

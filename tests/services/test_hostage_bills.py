@@ -39,7 +39,7 @@ class Kiosk(Terminal):
     def order(self, bill_ids: list[int], now: dt.datetime, settings=RULES) -> int:
         key = self.new_key()
         with self.app.app_context():
-            return checkout.create_order(uow(), self._visit().id, bill_ids, key, provider_of(self.app), settings, now).id
+            return checkout.create_order(uow(), self._visit().id, bill_ids, key, [provider_of(self.app)], settings, now).id
 
     def try_order(self, bill_ids, now, settings=RULES) -> int | str:
         """The order id, or why there is none."""

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from kiosk.domain.clock import utcnow
 from kiosk.extensions import db
-from kiosk.models import Bill, PaymentOrder, Receipt, SandboxTrade
+from kiosk.models import Bill, PaymentAttempt, PaymentOrder, Receipt, SandboxTrade
 from kiosk.payments import provider as provider_of
 from tests.checkout_helpers import notify
 from tests.helpers import (CHEN_JIANGUO, LI_XIAOHONG, LIU_FANG, SUN_LI, WANG_DASHAN, ZHANG_SAN, ZHAO_MIN, Journey, amount_text,
@@ -92,7 +92,7 @@ def test_a_double_tap_gives_the_same_order(demo, client):
     second = journey.post("/pay", {"bills": bills, "key": key})
     assert first.headers["Location"] == second.headers["Location"] == "/payment"
     with demo.app_context():
-        assert db.session.scalar(select(func.count(PaymentOrder.id)).where(PaymentOrder.provider == "sandbox")) == 1
+        assert db.session.scalar(select(func.count(PaymentAttempt.id)).where(PaymentAttempt.provider == "sandbox")) == 1
 
 
 def test_the_qr_page_shows_amount_and_code_and_polls_until_paid(demo, client):
@@ -120,7 +120,7 @@ def test_cancel_closes_the_trade_and_frees_the_bills(demo, client):
     assert response.headers["Location"] == "/dues"
     with demo.app_context():
         order = db.session.get(PaymentOrder, order.id)
-        trade = db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == order.out_trade_no))
+        trade = db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == order.attempt.out_trade_no))
         assert order.status == "cancelled" and trade.status == "TRADE_CLOSED"
         assert not any(item.live for item in order.items)
     _, bills, _ = journey.dues()
@@ -174,8 +174,9 @@ def test_a_payment_the_cancel_refunded_is_explained_and_the_bills_can_be_paid_ag
         assert db.session.scalar(select(Receipt).where(Receipt.order_id == order_id)) is None
     assert journey.post("/payment/retry").headers["Location"] == "/payment"
     with demo.app_context():
-        fresh = latest_order()
-        assert fresh.id != order_id and fresh.status == "pending" and fresh.total_fen == order.total_fen
+        again = latest_order()  # a new round of QR codes of the same order, at the same price
+        assert again.id == order_id and again.round_no == 2 and again.status == "pending" and again.total_fen == order.total_fen
+        assert [a.status for a in again.attempts] == ["refunded", "pending"]
 
 
 def test_an_expired_qr_offers_a_new_one(demo, client):
@@ -190,9 +191,11 @@ def test_an_expired_qr_offers_a_new_one(demo, client):
     response = journey.post("/payment/retry")
     assert response.headers["Location"] == "/payment"
     with demo.app_context():
-        fresh = latest_order()
-        assert fresh.id != order_id and fresh.status == "pending" and fresh.qr_svg
-        assert db.session.get(PaymentOrder, order_id).status == "expired"
+        again = latest_order()  # a new QR after expiry is a new attempt of the same order
+        assert again.id == order_id and again.status == "pending" and again.attempt.qr_svg
+        expired, fresh = again.attempts
+        assert (expired.status, fresh.status, fresh.round_no) == ("expired", "pending", 2)
+        assert fresh.out_trade_no != expired.out_trade_no  # a new trade at the provider
 
 
 def test_a_declined_payment_shows_the_failure_screen(demo, client):
@@ -218,7 +221,7 @@ def test_the_receipt_carries_what_a_receipt_must_and_prints_once(demo, client):
         receipt = db.session.scalar(select(Receipt).where(Receipt.order_id == order.id))
         paid = db.session.get(PaymentOrder, order.id)
         assert f'id="receipt-number">{receipt.number}<' in page.text
-        assert paid.provider_trade_no in page.text
+        assert paid.attempt.provider_trade_no in page.text
     for expected in ("赵*", "1101**********0427", "DEMO-01", "演示区医疗保障局", f"¥{order.total_fen / 100:,.2f}"):
         assert expected in page.text
     assert "赵敏" not in page.text and ZHAO_MIN not in page.text

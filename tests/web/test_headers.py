@@ -52,7 +52,7 @@ def test_the_wallets_pay_page_cannot_be_framed(demo, client):
     journey = Journey(client)
     with demo.app_context():
         order = journey.pay(ZHAO_MIN)
-    wallet = client.get(order.qr_payload)
+    wallet = client.get(order.attempt.qr_payload)
     assert wallet.status_code == 200 and 'id="wallet-pay"' in wallet.text
     assert_locked_down(wallet)
 

@@ -52,7 +52,7 @@ def paid_notification(app, order) -> dict[str, str]:
     """What the sandbox would post once this order's trade is paid (the trade itself untouched)."""
     provider = provider_of(app)
     with app.app_context():
-        trade = db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == order.out_trade_no))
+        trade = db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == order.attempt.out_trade_no))
         trade.status = "TRADE_SUCCESS"
         form = provider.notification_for(trade)
         db.session.rollback()

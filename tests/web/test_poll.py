@@ -8,7 +8,7 @@ from sqlalchemy import event, select, update
 
 from kiosk.domain.clock import utcnow
 from kiosk.extensions import db
-from kiosk.models import PaymentOrder, Visit
+from kiosk.models import PaymentAttempt, PaymentOrder, Visit
 from tests.checkout_helpers import notify
 from tests.helpers import ZHAO_MIN, Journey, wallet_token
 
@@ -136,11 +136,11 @@ def test_a_visit_the_server_has_forgotten_sends_the_poll_to_the_start(demo, clie
 def test_while_another_closer_is_at_work_the_poll_waits_for_its_outcome(demo, client):
     journey, order = on_qr_screen(demo, client)
     with demo.app_context():
-        db.session.execute(update(PaymentOrder).where(PaymentOrder.id == order.id).values(
+        db.session.execute(update(PaymentAttempt).where(PaymentAttempt.order_id == order.id).values(
             status="closing", closing_at=utcnow(), close_target="expired"))
         db.session.commit()
     assert journey.get("/payment/status", headers=HTMX).status_code == 204
     with demo.app_context():
-        db.session.execute(update(PaymentOrder).where(PaymentOrder.id == order.id).values(status="expired", closing_at=None))
+        db.session.execute(update(PaymentAttempt).where(PaymentAttempt.order_id == order.id).values(status="expired", closing_at=None))
         db.session.commit()
     assert journey.get("/payment/status", headers=HTMX).headers["HX-Redirect"] == "/payment"

@@ -71,9 +71,9 @@ def test_training_mode_is_on_every_screen_and_on_the_printed_receipt(demo):
         order = journey.pay(ZHAO_MIN)
         token = wallet_token(order)
         # the QR code's URL is the configured public address, not the request's
-        assert order.qr_payload.startswith(f"https://{PUBLIC_HOST}/")
+        assert order.attempt.qr_payload.startswith(f"https://{PUBLIC_HOST}/")
     qr_page = journey.get("/payment")
-    assert qr_page.status_code == 200 and 'id="qr"' in qr_page.text
+    assert qr_page.status_code == 200 and 'id="qr-sandbox"' in qr_page.text
     assert BANNER in qr_page.text
 
     wallet = Journey(Proxied(demo.test_client()))
