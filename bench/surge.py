@@ -164,7 +164,7 @@ def prepare(url: str, digest_key: str, persons: int) -> None:
     from kiosk.extensions import db, migrate
     from kiosk.services.uow import UnitOfWork
 
-    app = create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": url, "ID_DIGEST_KEY": digest_key,
+    app = create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": url, "ID_DIGEST_KEY": digest_key, "PAYMENT_PROVIDERS": ("sandbox",),
                       "SANDBOX_NOTIFY": "off"})
     with app.app_context():
         config = migrate.get_config()
@@ -264,7 +264,7 @@ def print_report(surge: dict, baseline: dict, audits: list[tuple[str, dict]], or
     for name, error, count in sorted(surge["failures"], key=lambda reason: -reason[2])[:10]:
         print(f"  error: {count} x {name}: {error[:120]}")
     print()
-    print("orders: " + ", ".join(f"{status} {count}" for status, count in orders.items()))
+    print("payment attempts (one per order): " + ", ".join(f"{status} {count}" for status, count in orders.items()))
     for when, found in audits:
         print(f"double payments {when}: " + ", ".join(f"{name} {count}" for name, count in found.items()))
 
@@ -333,7 +333,7 @@ def main() -> None:
         app_env = {
             **base_env,
             "KIOSK_DATABASE_URL": url, "KIOSK_SECRET_KEY": secret, "KIOSK_ID_DIGEST_KEY": digest_key,
-            "KIOSK_SANDBOX_SIGNING_KEY": sandbox_key, "KIOSK_TRAINING_MODE": "on", "KIOSK_RATELIMIT_STORAGE_URI": limiter_uri,
+            "KIOSK_SANDBOX_SIGNING_KEY": sandbox_key, "KIOSK_TRAINING_MODE": "on", "KIOSK_PAYMENT_PROVIDERS": "sandbox", "KIOSK_RATELIMIT_STORAGE_URI": limiter_uri,
             **LIMITS,
             # the sandbox posts its notifications to https://localhost:<port>/payments/notify/sandbox
             # from inside the app: it must trust the bench's self-signed certificate
@@ -364,7 +364,7 @@ def main() -> None:
             audits.append((f"after flask reconcile ({reconcile.stdout.strip() or reconcile.stderr.strip()[-200:]})",
                            double_payments(connection)))
             orders = order_counts(connection)
-            order_id = connection.execute(sa.text("SELECT min(id) FROM payment_order WHERE provider = 'sandbox'")).scalar_one()
+            order_id = connection.execute(sa.text("SELECT min(order_id) FROM payment_attempt WHERE provider = 'sandbox'")).scalar_one()
         engine.dispose()
         for process in processes[-args.instances:]:
             stop(process)
