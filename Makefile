@@ -13,7 +13,7 @@ KIOSK_PUBLIC_BASE_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)
 KIOSK_SIMULATOR_URL ?= http://127.0.0.1:$(PORT)/simulator
 SIMULATOR_PORT ?= 5100
 
-.PHONY: run test install install-test translations chromium db bench bench-poll clean simulator
+.PHONY: run test install install-test translations chromium db bench bench-poll bench-surge clean simulator
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,24 @@ bench: install
 # and the PostgreSQL of the tests; see docs/benchmarks.md). About two minutes.
 bench-poll: install
 	$(BIN)/python bench/poll.py
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
+	touch $@
+
+# the year-end surge: 200 kiosks running the whole journey through an nginx TLS proxy against two
+# gunicorn instances on one fresh PostgreSQL database, next to the primary-key-read baseline (needs
+# the PostgreSQL of the tests, openssl and nginx; redis-server if present; see docs/benchmarks.md).
+# About three minutes. Options: make bench-surge SURGE_ARGS="--kiosks 50 --seconds 30"
+bench-surge: $(VENV)/.installed-bench translations
+	@if ! command -v nginx >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	  else \
+	    echo "nginx is missing: run 'sudo apt-get install nginx-light'"; exit 1; \
+	  fi; \
+	fi
+	$(BIN)/python bench/surge.py $(SURGE_ARGS)
 
 clean:
 	rm -rf $(VENV) instance test-artifacts

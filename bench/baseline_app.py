@@ -13,7 +13,7 @@ import os
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, String
+from sqlalchemy import DateTime, Integer
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -27,7 +27,8 @@ db = SQLAlchemy(model_class=Base)
 class Order(db.Model):
     __tablename__ = "payment_order"
     id: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[str] = mapped_column(String(20))
+    # the order's state now lives in its attempts (payment_attempt): the round is the order's own column
+    round_no: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
@@ -40,6 +41,6 @@ def create() -> Flask:
     @app.get("/order")
     def order():
         row = db.get_or_404(Order, order_id)
-        return f"{row.status} {row.expires_at:%Y-%m-%dT%H:%M:%S}"
+        return f"{row.round_no} {row.expires_at:%Y-%m-%dT%H:%M:%S}"
 
     return app
