@@ -73,9 +73,9 @@ def prepare(url: str) -> tuple[str, int]:
         visits.set_person(uow, visit_id, find_person(PERSON, app.config["ID_DIGEST_KEY"]).id)
         lines, key = checkout.present_dues(uow, visit_id, local_today(utcnow()))
         bills = [line.bill.id for line in lines if line.payable]
-        settings = checkout.checkout_settings(app.config, provider().name, "bench")
-        order = checkout.create_order(uow, visit_id, bills, key, provider(), settings)
-        assert order.status == "pending" and order.qr_svg, order.status
+        settings = checkout.checkout_settings(app.config, "bench")
+        order = checkout.create_order(uow, visit_id, bills, key, [provider()], settings)
+        assert order.status == "pending" and order.attempt.qr_svg, order.status
         order_id = order.id
         db.session.remove()
         db.engine.dispose()
