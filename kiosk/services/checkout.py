@@ -485,7 +485,8 @@ def poll(uow: UnitOfWork, order_id: int, providers: Providers, settings: Checkou
     if order.paid_attempt_id is not None:
         # the other QR codes are closed once; a paid order never gets a pending attempt again
         return close_others(uow, order_id, providers, Source.CANCEL, now) if _has_pending(order) else order
-    pending = [a.id for a in order.current_attempts if a.status == OrderStatus.PENDING.value]
+    # (id, provider) of each: an attempt's provider never changes, so no need to read it again below
+    pending = [(a.id, a.provider) for a in order.current_attempts if a.status == OrderStatus.PENDING.value]
     if not pending:
         return order
     if now >= order.expires_at:
@@ -508,10 +509,9 @@ def poll(uow: UnitOfWork, order_id: int, providers: Providers, settings: Checkou
         close_order(uow, order_id, OrderStatus.CANCELLED, providers, Source.CANCEL, now, detail="paid_elsewhere")
         return fresh(session, order_id)
     if claimed:
-        for attempt_id in pending:
-            attempt = fresh_attempt(session, attempt_id)
-            if attempt.provider in providers:
-                ask_provider(uow, attempt_id, providers[attempt.provider], Source.POLL, now)
+        for attempt_id, provider_name in pending:
+            if provider_name in providers:
+                ask_provider(uow, attempt_id, providers[provider_name], Source.POLL, now)
         order = fresh(session, order_id)
         if order.paid_attempt_id is not None and _has_pending(order):
             return close_others(uow, order_id, providers, Source.CANCEL, now)
