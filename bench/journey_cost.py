@@ -4,11 +4,16 @@ of each request of ``bench/surge_journey.py``, through Flask's test client on Po
 
     .venv/bin/python bench/journey_cost.py                 # 30 journeys, a table per request
     .venv/bin/python bench/journey_cost.py --profile 25    # and cProfile's 25 costliest functions
+    .venv/bin/python bench/journey_cost.py --pay simulator # Alipay and WeChat Pay through the adapters
 
 It makes a schema of its own in the tests' PostgreSQL database (``KIOSK_TEST_DATABASE_URL`` or
 postgresql+psycopg://postgres@127.0.0.1:5432/test), drops it at the end. Development settings,
 the sandbox as the only provider, its notifications off and the sandbox asked at every poll
 (``PROVIDER_QUERY_INTERVAL_SECONDS=0``): every poll is the full poll, the one that costs.
+``--pay simulator``: the app offers Alipay and WeChat Pay through their adapters against the
+gateway simulator served from a thread of this process (its notifications find no server: the
+polls find the payment); the phone's requests are not counted. CPU is the main thread's
+(``time.thread_time``): the app's own work, not the simulator's.
 Statement counts are exact and repeatable; CPU times move with the machine's load.
 """
 from __future__ import annotations
@@ -27,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.surge_journey import Answer, journey, referer_on  # noqa: E402
+from bench.surge_journey import Answer, journey, pay_in_sandbox, pay_in_simulator, referer_on  # noqa: E402
 from bench.surge_people import id_number, seed_people  # noqa: E402
 
 PG_URL = os.environ.get("KIOSK_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -51,7 +56,7 @@ class MeteredBrowser:
         self.client, self.meter, self.profile = client, meter, profile
 
     def request(self, name, method, url, body=None, headers=None):
-        statements, cpu, wall = self.meter.statements, time.process_time(), time.perf_counter()
+        statements, cpu, wall = self.meter.statements, time.thread_time(), time.perf_counter()
         if self.profile:
             self.profile.enable()
         response = self.client.open(url, method=method, data=body, headers=referer_on("https://localhost", headers))
@@ -64,14 +69,50 @@ class MeteredBrowser:
         row = self.meter.rows[name]
         row[0] += 1
         row[1] += self.meter.statements - statements
-        row[2] += time.process_time() - cpu
+        row[2] += time.thread_time() - cpu
         row[3] += time.perf_counter() - wall
         return Answer(response.status_code, dict(response.headers), response.get_data(as_text=True))
+
+
+class PhoneBrowser:
+    """A phone on the simulator's wallet pages, over HTTP (not counted)."""
+
+    def __init__(self, origin):
+        import requests
+
+        self.origin, self.session = origin, requests.Session()
+
+    def request(self, name, method, url, body=None, headers=None):
+        response = self.session.request(method, url, data=body, headers=referer_on(self.origin, headers),
+                                        allow_redirects=False, timeout=30)
+        return Answer(response.status_code, dict(response.headers), response.text)
+
+
+def start_simulator():
+    """The gateway simulator on a threaded server of this process; the app's settings for it."""
+    import tempfile
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from kiosk.payments.simulator import ensure_keys
+    from kiosk.web.simulator import create_simulator_app
+
+    keys = tempfile.mkdtemp(prefix="kiosk-cost-keys-")
+    ensure_keys(keys)
+    holder = {}
+    server = make_server("127.0.0.1", 0, lambda environ, start_response: holder["app"](environ, start_response), threaded=True)
+    origin = f"http://127.0.0.1:{server.port}"
+    holder["app"] = create_simulator_app({"ENV_NAME": "development", "SIMULATOR_KEYS_DIR": keys, "PUBLIC_BASE_URL": origin})
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return ({"PAYMENT_PROVIDERS": ("alipay", "wechat"), "SIMULATOR": True, "SIMULATOR_URL": origin + "/simulator",
+             "SIMULATOR_KEYS_DIR": keys}, lambda: PhoneBrowser(origin))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--journeys", type=int, default=30)
+    parser.add_argument("--pay", choices=("sandbox", "simulator"), default="sandbox")
     parser.add_argument("--sql", action="store_true", help="print the statements of the last journey")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print cProfile's N costliest functions (cumulative)")
     args = parser.parse_args()
@@ -82,12 +123,16 @@ def main() -> None:
     from kiosk.extensions import db, migrate
     from kiosk.services.uow import UnitOfWork
 
+    overrides, pay, phone_for = {"PAYMENT_PROVIDERS": ("sandbox",)}, pay_in_sandbox, None
+    if args.pay == "simulator":
+        overrides, phone_for = start_simulator()
+        pay = pay_in_simulator
     schema = f"kiosk_cost_{secrets.token_hex(4)}"
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
-        app = create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": PG_URL, "PAYMENT_PROVIDERS": ("sandbox",),
+        app = create_app({"ENV_NAME": "development", "SQLALCHEMY_DATABASE_URI": PG_URL, **overrides,
                           "SANDBOX_NOTIFY": "off", "PROVIDER_QUERY_INTERVAL_SECONDS": 0, "RATELIMIT_ENABLED": False,
                           "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}}})
         with app.app_context():
@@ -106,8 +151,8 @@ def main() -> None:
             if args.sql and index == args.journeys + 1:
                 meter.log = []
             kiosk = MeteredBrowser(app.test_client(), meter, profile if index >= 2 else None)
-            phone = MeteredBrowser(app.test_client(), meter, profile if index >= 2 else None)
-            journey(kiosk, phone, id_number(index), sleep=lambda seconds: None, pay_after_polls=2)
+            phone = phone_for() if phone_for else MeteredBrowser(app.test_client(), meter, profile if index >= 2 else None)
+            journey(kiosk, phone, id_number(index), sleep=lambda seconds: None, pay_after_polls=2, pay=pay)
         n = args.journeys
         print(f"{n} journeys, per request (mean): SQL statements, CPU ms, wall ms")
         print(f"{'request':48} {'count':>6} {'stmts':>6} {'cpu ms':>7} {'wall ms':>8}")
