@@ -91,7 +91,7 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 # the year-end surge: 200 kiosks running the whole journey through an nginx TLS proxy against two
 # gunicorn instances on one fresh PostgreSQL database, next to the primary-key-read baseline (needs
 # the PostgreSQL of the tests, openssl and nginx; redis-server if present; see docs/benchmarks.md).
-# About three minutes. Options: make bench-surge SURGE_ARGS="--kiosks 50 --seconds 30"
+# About four minutes. Options: make bench-surge SURGE_ARGS="--kiosks 50 --seconds 30 --pay sandbox"
 bench-surge: $(VENV)/.installed-bench translations
 	@if ! command -v nginx >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = "0" ]; then \

@@ -9,9 +9,11 @@ What it does (docs/benchmarks.md, "The year-end surge", has the figures and the 
 2. makes a self-signed certificate for ``localhost``, starts an nginx TLS proxy (round robin)
    and behind it ``--instances`` gunicorn instances of ``wsgi:app`` on plain-http ports
    (production settings: generated secrets, ``KIOSK_PUBLIC_BASE_URL`` the proxy's https
-   address, training mode for the sandbox), ``--workers`` sync workers each as the README's
+   address, training mode), ``--workers`` sync workers each as the README's
    production (``--worker-class gthread --threads N`` as an option), the look-up limits' counts
-   in a redis of their own (``--limiter redis``) or in each process (``memory``);
+   in a redis of their own (``--limiter redis``) or in each process (``memory``); the gateway
+   simulator (``--pay simulator``, the default) as a process of its own behind the same proxy,
+   the instances offering Alipay and WeChat Pay through their adapters against it;
 3. runs ``--kiosks`` locust users (``bench/surge_locustfile.py``), ramped up at ``--spawn-rate``
    per second, then ``--seconds`` of steady load; each runs journey after journey
    (``bench/surge_journey.py``), a new citizen each time;
@@ -121,6 +123,7 @@ http {{
   upstream baseline {{ {baseline_servers} keepalive 64; }}
   server {{ listen 127.0.0.1:{kiosk_port} ssl; location / {{ proxy_pass http://kiosk; {proxy} }} }}
   server {{ listen 127.0.0.1:{baseline_port} ssl; location / {{ proxy_pass http://baseline; {proxy} }} }}
+  {simulator}
 }}
 """
 # what the README's production asks of the proxy: the client's Host passed on; and https said, so
@@ -129,12 +132,19 @@ PROXY = ('proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_head
          'proxy_set_header X-Forwarded-Proto https; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;')
 
 
+# the gateway simulator behind the same proxy: production takes only https gateways, as the providers' are
+SIMULATOR_SERVER = ("upstream simulator {{ server 127.0.0.1:{upstream}; keepalive 16; }} "
+                    "server {{ listen 127.0.0.1:{port} ssl; location / {{ proxy_pass http://simulator; {proxy} }} }}")
+
+
 def start_nginx(folder: pathlib.Path, cert, key, kiosk_port: int, kiosk_upstreams: list[int], baseline_port: int,
-                baseline_upstreams: list[int]) -> subprocess.Popen:
-    """The TLS reverse proxy in front of the instances (README "Production"), round robin."""
+                baseline_upstreams: list[int], simulator: tuple[int, int] | None = None) -> subprocess.Popen:
+    """The TLS reverse proxy in front of the instances (README "Production"), round robin; and in
+    front of the simulator, when there is one (``simulator``: its public port and its own)."""
     config = folder / "nginx.conf"
     config.write_text(NGINX.format(
         folder=folder, cert=cert, key=key, kiosk_port=kiosk_port, baseline_port=baseline_port, proxy=PROXY,
+        simulator=SIMULATOR_SERVER.format(port=simulator[0], upstream=simulator[1], proxy=PROXY) if simulator else "",
         kiosk_servers=" ".join(f"server 127.0.0.1:{port};" for port in kiosk_upstreams),
         baseline_servers=" ".join(f"server 127.0.0.1:{port};" for port in baseline_upstreams)))
     process = subprocess.Popen([shutil.which("nginx"), "-c", str(config), "-e", str(folder / "nginx-error.log")],
@@ -149,6 +159,44 @@ def gunicorn(app_spec: str, port: int, env: dict, args, log: pathlib.Path) -> su
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     wait_for_port(process, port, f"gunicorn {app_spec} on {port} (log: {log})")
     return process
+
+
+def start_simulator(folder: pathlib.Path, cert: pathlib.Path, base_env: dict, port: int, public_port: int
+                    ) -> tuple[subprocess.Popen, dict]:
+    """The gateway simulator as a process of its own (``make simulator``: one gunicorn worker with
+    threads, its trades in memory) on ``port``, reached through the proxy's https ``public_port``
+    (production takes only https gateways), its keys made for this run (as ``flask
+    simulator-keys --dir``). Returns it and the instances' settings: the simulator on (they are in
+    training mode), both providers, each adapter's settings named explicitly (production fills
+    none in) and pointed at it."""
+    from config.settings import PROVIDER_SETTINGS
+    from kiosk.payments.simulator import ensure_keys, provider_settings
+
+    keys = folder / "simulator-keys"
+    ensure_keys(keys)
+    origin = f"https://localhost:{public_port}"
+    env = {**base_env, "KIOSK_ENV": "development", "KIOSK_PUBLIC_BASE_URL": origin, "KIOSK_SIMULATOR_KEYS_DIR": str(keys),
+           # its notifications go to the kiosk's https address behind the bench's proxy
+           "SSL_CERT_FILE": str(cert)}
+    command = [str(BIN / "gunicorn"), "-w", "1", "--threads", "32", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+               "kiosk.web.simulator:create_simulator_app()"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=(folder / "simulator.log").open("ab"),
+                               stderr=subprocess.STDOUT)
+    wait_for_port(process, port, f"the simulator (log: {folder / 'simulator.log'})")
+    url = origin + "/simulator"
+    variables = {setting: variable for entries in PROVIDER_SETTINGS.values() for setting, variable, _, _ in entries}
+    # the adapters' HTTP clients (requests) trust the bench's certificate through REQUESTS_CA_BUNDLE
+    app_env = {"REQUESTS_CA_BUNDLE": str(cert), "KIOSK_SIMULATOR": "on", "KIOSK_SIMULATOR_URL": url, "KIOSK_SIMULATOR_KEYS_DIR": str(keys),
+               "KIOSK_PAYMENT_PROVIDERS": "alipay,wechat", "SURGE_WALLET_ORIGIN": origin}
+    for settings in provider_settings(keys, url).values():
+        app_env.update({variables[setting]: value for setting, value in settings.items()})
+    return process, app_env
+
+
+def phone_payments(stats: list[dict]) -> int:
+    """How many Pay taps the simulator answered "paid" (the journey checks the page says so)."""
+    return sum(entry["num_requests"] - entry["num_failures"] for entry in stats
+               if entry["name"].startswith("pay: POST /simulator/"))
 
 
 def clean_environ() -> dict:
@@ -264,7 +312,7 @@ def print_report(surge: dict, baseline: dict, audits: list[tuple[str, dict]], or
     for name, error, count in sorted(surge["failures"], key=lambda reason: -reason[2])[:10]:
         print(f"  error: {count} x {name}: {error[:120]}")
     print()
-    print("payment attempts (one per order): " + ", ".join(f"{status} {count}" for status, count in orders.items()))
+    print("payment attempts by status: " + ", ".join(f"{status} {count}" for status, count in orders.items()))
     for when, found in audits:
         print(f"double payments {when}: " + ", ".join(f"{name} {count}" for name, count in found.items()))
 
@@ -283,6 +331,9 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=3.0, help="seconds a citizen spends on each screen")
     parser.add_argument("--pay-after", type=int, default=5, help="polls (seconds) before the phone pays")
     parser.add_argument("--persons", type=int, help="synthetic citizens (default: enough for every journey)")
+    parser.add_argument("--pay", choices=("simulator", "sandbox"), default="simulator",
+                        help="the phones pay through the gateway simulator (Alipay and WeChat Pay adapters, two QR "
+                             "codes an order) or the in-database sandbox (one QR code)")
     parser.add_argument("--limiter", choices=("redis", "memory"),
                         default="redis" if shutil.which("redis-server") else "memory")
     parser.add_argument("--verbose", action="store_true", help="also each request of each step")
@@ -328,15 +379,21 @@ def main() -> None:
         ports = [free_port() for _ in range(args.instances)]
         base_ports = [free_port() for _ in range(args.instances)]
         public_port, baseline_public_port = free_port(), free_port()
-        processes.append(start_nginx(folder, cert, key, public_port, ports, baseline_public_port, base_ports))
+        pay_env, wallet_origin, simulator_ports = {"KIOSK_PAYMENT_PROVIDERS": "sandbox"}, "", None
+        if args.pay == "simulator":
+            simulator_ports = (free_port(), free_port())
+            simulator, pay_env = start_simulator(folder, cert, base_env, simulator_ports[1], simulator_ports[0])
+            processes.append(simulator)
+            wallet_origin = pay_env.pop("SURGE_WALLET_ORIGIN")
+        processes.append(start_nginx(folder, cert, key, public_port, ports, baseline_public_port, base_ports, simulator_ports))
         public = f"https://localhost:{public_port}"
         app_env = {
             **base_env,
             "KIOSK_DATABASE_URL": url, "KIOSK_SECRET_KEY": secret, "KIOSK_ID_DIGEST_KEY": digest_key,
-            "KIOSK_SANDBOX_SIGNING_KEY": sandbox_key, "KIOSK_TRAINING_MODE": "on", "KIOSK_PAYMENT_PROVIDERS": "sandbox", "KIOSK_RATELIMIT_STORAGE_URI": limiter_uri,
-            **LIMITS,
+            "KIOSK_SANDBOX_SIGNING_KEY": sandbox_key, "KIOSK_TRAINING_MODE": "on", "KIOSK_RATELIMIT_STORAGE_URI": limiter_uri,
+            **LIMITS, **pay_env,
             # the sandbox posts its notifications to https://localhost:<port>/payments/notify/sandbox
-            # from inside the app: it must trust the bench's self-signed certificate
+            # from inside the app: it must trust the bench's self-signed certificate (the simulator too)
             "SSL_CERT_FILE": str(cert),
         }
         for index, port in enumerate(ports):
@@ -350,21 +407,24 @@ def main() -> None:
         print(f"surge: {args.kiosks} kiosks on {public} ({args.instances} instances), ramp-up {ramp} s, "
               f"steady {args.seconds} s ...", flush=True)
         locust_env = {**base_env, "SURGE_HOSTS": public, "SURGE_PERSONS": str(persons),
-                      "SURGE_THINK_SECONDS": str(args.think), "SURGE_PAY_AFTER_POLLS": str(args.pay_after)}
+                      "SURGE_THINK_SECONDS": str(args.think), "SURGE_PAY_AFTER_POLLS": str(args.pay_after),
+                      "SURGE_PAY": args.pay, "SURGE_WALLET_ORIGIN": wallet_origin}
         surge = run_locust("Kiosk", args.kiosks, args.spawn_rate, ramp + args.seconds, locust_env, folder)
 
         engine = sa.create_engine(url)
         time.sleep(5)  # notifications still on their way (the sandbox retries after 1 and 3 s)
         audits = []
+        # the simulator keeps its trades in memory: what it took is what the phones saw paid
+        phones_paid = phone_payments(surge["stats"]) if args.pay == "simulator" else None
         with engine.connect() as connection:
-            audits.append(("right after the load", double_payments(connection)))
+            audits.append(("right after the load", double_payments(connection, phones_paid)))
         reconcile = subprocess.run([str(BIN / "flask"), "--app", "wsgi", "reconcile"], cwd=ROOT, capture_output=True, text=True,
                                    env={**app_env, "KIOSK_PUBLIC_BASE_URL": public, "KIOSK_TERMINAL_CODE": "SURGE-A"})
         with engine.connect() as connection:
             audits.append((f"after flask reconcile ({reconcile.stdout.strip() or reconcile.stderr.strip()[-200:]})",
-                           double_payments(connection)))
+                           double_payments(connection, phones_paid)))
             orders = order_counts(connection)
-            order_id = connection.execute(sa.text("SELECT min(order_id) FROM payment_attempt WHERE provider = 'sandbox'")).scalar_one()
+            order_id = connection.execute(sa.text("SELECT min(order_id) FROM payment_attempt")).scalar_one()
         engine.dispose()
         for process in processes[-args.instances:]:
             stop(process)

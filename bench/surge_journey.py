@@ -6,7 +6,8 @@ The browser's requests (templates/ and static/js/kiosk.js): buttons are plain fo
 carrying the page's CSRF token, answered 303; the ID number is an htmx post (``HX-Request``,
 ``X-CSRFToken``) answered 204 with ``HX-Redirect``; the QR screen asks ``/payment/status``
 with htmx every second until it is sent on. The phone is another browser with its own
-cookies: it opens the URL of the QR code and pays there (``pay_in_sandbox``).
+cookies: it opens the URL of the QR code and pays there (``pay_in_simulator`` on the gateway
+simulator's wallet page, or ``pay_in_sandbox`` on the sandbox's).
 
 Each request is named "<step>: <METHOD> <path>" in the figures, never with an ID number or a
 token in it.
@@ -100,13 +101,10 @@ def post(browser: Browser, step: str, path: str, fields: list[tuple[str, str]], 
 
 
 def pay_in_sandbox(phone: Browser, wallet_url: str) -> None:
-    """THE pay step: the citizen's phone opens the QR code's URL and pays.
-
-    Today the QR code holds the sandbox wallet's page (``/sandbox/wallet/<token>``, served by the
-    kiosk app itself): the phone opens it (the scan) and posts its Pay form with that page's
-    CSRF token; the sandbox then posts the signed notification to the kiosk's notify URL. This is
-    the only function that knows the wallet: when the sandbox becomes an Alipay/WeChat gateway
-    simulator, change this function (and nothing else) to pay the way the simulator takes it.
+    """The pay step on the sandbox (``KIOSK_PAYMENT_PROVIDERS=sandbox``): the QR code holds the
+    sandbox wallet's page (``/sandbox/wallet/<token>``, served by the kiosk app itself): the phone
+    opens it (the scan) and posts its Pay form with that page's CSRF token; the sandbox then posts
+    the signed notification to the kiosk's notify URL. ``bench/surge.py --pay sandbox``.
     """
     step = "pay"
     page = _expect(step, phone.request("pay: GET /sandbox/wallet/<token>", "GET", wallet_url), 200)
@@ -116,6 +114,35 @@ def pay_in_sandbox(phone: Browser, wallet_url: str) -> None:
                            urlencode([("csrf_token", _csrf(step, page))]), {"Content-Type": FORM, "Referer": wallet_url})
     if answer.status != 200 or 'id="wallet-result"' not in answer.text or "wallet-pay" in answer.text:
         raise JourneyFailed(step, f"the wallet did not take the payment ({answer.status})")
+
+
+HIDDEN_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+SIMULATOR_WALLET = re.compile(r"^/simulator/(alipay|wechat)/pay/[^/]+$")
+
+
+def pay_in_simulator(phone: Browser, wallet_url: str) -> None:
+    """THE pay step against the gateway simulator (``kiosk.payments.simulator``): the QR code
+    holds the wallet page of the provider's app on the simulator
+    (``<simulator>/simulator/<alipay|wechat>/pay/<token>``). The phone opens it (the scan) and
+    taps Pay, a form post with that page's CSRF token; the simulator then posts the provider's
+    own signed notification to the kiosk's notify URL. The page must then say it is paid."""
+    step = "pay"
+    path = urlsplit(wallet_url).path.rstrip("/")
+    found = SIMULATOR_WALLET.match(path)
+    if not found:
+        raise JourneyFailed(step, "the QR code is not a simulator wallet")
+    provider = found.group(1)
+    page = _expect(step, phone.request(f"pay: GET /simulator/{provider}/pay/<token>", "GET", wallet_url), 200)
+    token = HIDDEN_CSRF.search(page.text)
+    if 'id="wallet-pay"' not in page.text or token is None:
+        raise JourneyFailed(step, "the wallet does not offer to pay")
+    answer = phone.request(f"pay: POST /simulator/{provider}/pay/<token>/pay", "POST", wallet_url.rstrip("/") + "/pay",
+                           urlencode([("csrf_token", token.group(1))]), {"Content-Type": FORM, "Referer": wallet_url})
+    if answer.status != 200 or 'class="result paid" id="wallet-result"' not in answer.text:
+        raise JourneyFailed(step, f"the wallet did not take the payment ({answer.status})")
+
+
+PAYS = {"sandbox": pay_in_sandbox, "simulator": pay_in_simulator}
 
 
 def journey(kiosk: Browser, phone: Browser, id_number: str, *, sleep: Callable[[float], None], think_seconds: float = 1.0,

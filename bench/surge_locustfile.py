@@ -10,7 +10,9 @@ the environment variables below).
 - ``Baseline``: the primary-key read of ``bench/baseline_app.py`` (``GET /order``), on the
   baseline's instances (SURGE_BASELINE_HOSTS), each user at SURGE_BASELINE_RATE requests/s.
 
-SURGE_PERSONS (how many synthetic people exist), SURGE_THINK_SECONDS, SURGE_PAY_AFTER_POLLS.
+SURGE_PERSONS (how many synthetic people exist), SURGE_THINK_SECONDS, SURGE_PAY_AFTER_POLLS,
+SURGE_PAY (``simulator`` or ``sandbox``: ``bench.surge_journey.PAYS``), SURGE_WALLET_ORIGIN (the
+simulator's http://host:port, where phones open its wallet pages).
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from locust.exception import StopUser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.surge_journey import Answer, JourneyFailed, journey, referer_on  # noqa: E402
+from bench.surge_journey import PAYS, Answer, JourneyFailed, journey, referer_on  # noqa: E402
 from bench.surge_people import id_number  # noqa: E402
 
 _kiosks = itertools.count()
@@ -69,6 +71,9 @@ class Kiosk(User):
         self.persons = int(os.environ["SURGE_PERSONS"])
         self.think = float(os.environ.get("SURGE_THINK_SECONDS", "1"))
         self.pay_after = int(os.environ.get("SURGE_PAY_AFTER_POLLS", "3"))
+        # where the phone pays: the gateway simulator's wallet (its own origin) or the sandbox's (the kiosk's)
+        self.pay = PAYS[os.environ.get("SURGE_PAY", "sandbox")]
+        self.wallet_origin = os.environ.get("SURGE_WALLET_ORIGIN") or self.base_url
         # the kiosk's browser stays (its connections too); each citizen brings a phone of their own
         self.kiosk = LocustBrowser(self, self.base_url)
         # the connection's TLS handshake and the worker's first request, apart from the figures
@@ -80,11 +85,11 @@ class Kiosk(User):
         if index >= self.persons:
             self._report("JOURNEY", "out of synthetic people", 0, RuntimeError("seed more people (--persons)"))
             raise StopUser()
-        phone = LocustBrowser(self, self.base_url)
+        phone = LocustBrowser(self, self.wallet_origin)
         started = time.perf_counter()
         try:
             journey(self.kiosk, phone, id_number(index), sleep=gevent.sleep, think_seconds=self.think,
-                    pay_after_polls=self.pay_after)
+                    pay_after_polls=self.pay_after, pay=self.pay)
         except JourneyFailed as failure:
             self._report("JOURNEY", f"failed at {failure.step}", started, failure)
         except (StopUser, gevent.GreenletExit):

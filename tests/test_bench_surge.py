@@ -3,17 +3,21 @@ found by the kiosk, its journey gets a citizen from the attract screen to a rece
 requests a browser makes, and its audit finds no double payment after it (nor misses one).
 No timing here: the figures are bench/surge.py's."""
 import datetime as dt
+import time
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from bench.surge_audit import double_payments, order_counts
-from bench.surge_journey import Answer, JourneyFailed, journey, pay_in_sandbox, referer_on
+from bench.surge_journey import Answer, JourneyFailed, journey, pay_in_sandbox, pay_in_simulator, referer_on
 from bench.surge_people import id_number, seed_people
 from kiosk.domain.idnumber import parse_resident_id
 from kiosk.extensions import db
 from kiosk.models import Person
 from kiosk.services.uow import UnitOfWork
+from kiosk.web.simulator import simulator
+from tests.live import serve
 
 
 class ClientBrowser:
@@ -27,6 +31,19 @@ class ClientBrowser:
         self.names.append(name)
         response = self.client.open(url, method=method, data=body, headers=referer_on("http://localhost", headers))
         return Answer(response.status_code, dict(response.headers), response.get_data(as_text=True))
+
+
+class HttpBrowser:
+    """The journey's Browser over HTTP (a phone reaching the simulator the live app serves)."""
+
+    def __init__(self, origin):
+        self.origin, self.session, self.names = origin, requests.Session(), []
+
+    def request(self, name, method, url, body=None, headers=None):
+        self.names.append(name)
+        response = self.session.request(method, url if "://" in url else self.origin + url, data=body,
+                                        headers=referer_on(self.origin, headers), allow_redirects=False, timeout=10)
+        return Answer(response.status_code, dict(response.headers), response.text)
 
 
 @pytest.fixture
@@ -80,3 +97,40 @@ def test_the_audit_finds_a_paid_trade_with_no_recorded_payment(surge):
 def test_the_pay_step_refuses_a_closed_wallet(surge):
     with pytest.raises(JourneyFailed, match="pay: answer 404"):
         pay_in_sandbox(ClientBrowser(surge.test_client()), "http://localhost/sandbox/wallet/no-such-token")
+
+
+@pytest.fixture
+def simulated(tmp_path, sqlite_template, simulator_keys):
+    """The app on a live server offering Alipay and WeChat Pay through their adapters, against the
+    gateway simulator it serves itself (the bench runs it as a process of its own)."""
+    server = serve(tmp_path / "kiosk.sqlite", sqlite_template, SIMULATOR_KEYS_DIR=simulator_keys,
+                   PAYMENT_PROVIDERS=("alipay", "wechat"))
+    simulator(server.app).notifier.schedule = (0, 0.2, 0.5)  # retries, quickly
+    with server.app.app_context():
+        seed_people(UnitOfWork(db.session), server.app.config["ID_DIGEST_KEY"], server.app.config["TERMINAL_CODE"], 2)
+    yield server
+    server.stop()
+
+
+def test_the_journey_pays_through_the_simulator_once_and_the_audit_agrees(simulated):
+    """Two QR codes (Alipay, WeChat Pay); the phone pays the first on the simulator's wallet page;
+    its signed notification reaches the kiosk, which shows the receipt and closes the other code."""
+    kiosk, phone = ClientBrowser(simulated.app.test_client()), HttpBrowser(simulated.url)
+    polls = journey(kiosk, phone, id_number(0), sleep=lambda seconds: time.sleep(min(seconds, 0.1)), pay_after_polls=2,
+                    pay=pay_in_simulator)
+    assert polls >= 3
+    assert phone.names == ["pay: GET /simulator/alipay/pay/<token>", "pay: POST /simulator/alipay/pay/<token>/pay"]
+    with simulated.app.app_context(), db.engine.connect() as connection:
+        counts = order_counts(connection)
+        assert counts["paid"] == 2 and counts["cancelled"] == 1  # the demo's counter payment; the WeChat code closed
+        found = double_payments(connection, phones_paid=1)
+        assert set(found.values()) == {0} and "simulator payments not recorded" in found
+        # a payment the simulator took that the kiosk never recorded is counted
+        assert double_payments(connection, phones_paid=2)["simulator payments not recorded"] == 1
+
+
+def test_the_simulator_pay_step_refuses_what_is_not_its_wallet(simulated):
+    with pytest.raises(JourneyFailed, match="not a simulator wallet"):
+        pay_in_simulator(HttpBrowser(simulated.url), simulated.url + "/sandbox/wallet/abc")
+    with pytest.raises(JourneyFailed, match="pay: answer 404"):
+        pay_in_simulator(HttpBrowser(simulated.url), simulated.url + "/simulator/alipay/pay/no-such-token")

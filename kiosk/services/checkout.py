@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..domain.clock import local_today, to_local, utcnow
 from ..domain.orders import OrderStatus, Source
@@ -77,11 +77,15 @@ Providers = Mapping[str, PaymentProvider]
 
 
 def fresh(session: Session, order_id: int) -> PaymentOrder:
-    order = session.get(PaymentOrder, order_id, populate_existing=True)
-    if order is not None:
-        for attempt in order.attempts:
-            session.refresh(attempt)
-    return order
+    """The order as the database has it now, with its attempts: ``populate_existing`` reaches the
+    attempts' selectin load too, so attempts already in the session are overwritten, not kept."""
+    return session.get(PaymentOrder, order_id, populate_existing=True)
+
+
+def order_with_receipt(session: Session, order_id: int) -> PaymentOrder:
+    """``fresh``, with the receipt, the items and their bills loaded in the same go (the receipt screen)."""
+    return session.get(PaymentOrder, order_id, populate_existing=True, options=[
+        joinedload(PaymentOrder.receipt), selectinload(PaymentOrder.items).joinedload(PaymentOrderItem.bill)])
 
 
 def fresh_attempt(session: Session, attempt_id: int) -> PaymentAttempt:
@@ -104,7 +108,8 @@ def present_dues(uow: UnitOfWork, visit_id: int, today: dt.date, settings: Check
         visit = session.get(Visit, visit_id)
         return due_lines(session, visit.person, today, may_take), new_checkout_key(session, visit)
 
-    return uow.run(work)
+    # the screen shows what this transaction read and froze: no need to read it all again
+    return uow.run(work, keep_loaded=True)
 
 
 def _order_with_key(session: Session, key: str, person_id: int) -> PaymentOrder | None:
@@ -478,9 +483,10 @@ def poll(uow: UnitOfWork, order_id: int, providers: Providers, settings: Checkou
     session = uow.session
     order = fresh(session, order_id)
     if order.paid_attempt_id is not None:
-        close_others(uow, order_id, providers, Source.CANCEL, now)
-        return fresh(session, order_id)
-    pending = [a.id for a in order.current_attempts if a.status == OrderStatus.PENDING.value]
+        # the other QR codes are closed once; a paid order never gets a pending attempt again
+        return close_others(uow, order_id, providers, Source.CANCEL, now) if _has_pending(order) else order
+    # (id, provider) of each: an attempt's provider never changes, so no need to read it again below
+    pending = [(a.id, a.provider) for a in order.current_attempts if a.status == OrderStatus.PENDING.value]
     if not pending:
         return order
     if now >= order.expires_at:
@@ -503,13 +509,18 @@ def poll(uow: UnitOfWork, order_id: int, providers: Providers, settings: Checkou
         close_order(uow, order_id, OrderStatus.CANCELLED, providers, Source.CANCEL, now, detail="paid_elsewhere")
         return fresh(session, order_id)
     if claimed:
-        for attempt_id in pending:
-            attempt = fresh_attempt(session, attempt_id)
-            if attempt.provider in providers:
-                ask_provider(uow, attempt_id, providers[attempt.provider], Source.POLL, now)
-        if fresh(session, order_id).paid_attempt_id is not None:
-            close_others(uow, order_id, providers, Source.CANCEL, now)
+        for attempt_id, provider_name in pending:
+            if provider_name in providers:
+                ask_provider(uow, attempt_id, providers[provider_name], Source.POLL, now)
+        order = fresh(session, order_id)
+        if order.paid_attempt_id is not None and _has_pending(order):
+            return close_others(uow, order_id, providers, Source.CANCEL, now)
+        return order
     return fresh(session, order_id)
+
+
+def _has_pending(order: PaymentOrder) -> bool:
+    return any(attempt.status == OrderStatus.PENDING.value for attempt in order.attempts)
 
 
 def paid_twice(order: PaymentOrder) -> list[PaymentAttempt]:
@@ -557,10 +568,10 @@ def close_order(uow: UnitOfWork, order_id: int, target: OrderStatus, providers: 
     return fresh(uow.session, order_id)
 
 
-def close_others(uow: UnitOfWork, order_id: int, providers: Providers, source: Source, now: dt.datetime) -> None:
+def close_others(uow: UnitOfWork, order_id: int, providers: Providers, source: Source, now: dt.datetime) -> PaymentOrder:
     """An attempt won: close the order's other QR codes (a payment that slipped in is recorded
-    and given back)."""
-    close_order(uow, order_id, OrderStatus.CANCELLED, providers, source, now, detail=PAID_WITH_OTHER)
+    and given back). Returns the order as it ends (``close_order``)."""
+    return close_order(uow, order_id, OrderStatus.CANCELLED, providers, source, now, detail=PAID_WITH_OTHER)
 
 
 def close(uow: UnitOfWork, attempt_id: int, target: OrderStatus, provider: PaymentProvider, source: Source,

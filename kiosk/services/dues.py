@@ -68,21 +68,34 @@ def _paid_periods(session: Session, person_id: int) -> set[tuple[str, dt.date]]:
     return {(scheme, start) for scheme, start in rows}
 
 
-def _bill_for(session: Session, person_id: int, due: Due) -> Bill:
+def _bill_for(session: Session, person_id: int, due: Due, known_missing: bool = False) -> Bill:
     """The bill for ``due``, created on first sight; a racing terminal's insert wins harmlessly
-    (inside a savepoint, so the caller's transaction goes on)."""
+    (inside a savepoint, so the caller's transaction goes on). ``known_missing``: this
+    transaction has just looked and found none."""
     query = select(Bill).where(Bill.person_id == person_id, Bill.scheme == due.scheme.value, Bill.period_start == due.period_start)
-    bill = session.scalar(query)
+    bill = None if known_missing else session.scalar(query)
     if bill is None:
+        bill = Bill(person_id=person_id, scheme=due.scheme.value, period_start=due.period_start,
+                    period_end=due.period_end, due_date=due.due_date, principal_fen=due.principal_fen,
+                    subsidy_fen=due.subsidy_fen, late_fee_per_10000_per_day=due.late_fee_per_10000_per_day)
         try:
             with session.begin_nested():
-                session.add(Bill(person_id=person_id, scheme=due.scheme.value, period_start=due.period_start,
-                                 period_end=due.period_end, due_date=due.due_date, principal_fen=due.principal_fen,
-                                 subsidy_fen=due.subsidy_fen, late_fee_per_10000_per_day=due.late_fee_per_10000_per_day))
+                session.add(bill)
         except IntegrityError:
-            pass
-        bill = session.scalar(query)
+            bill = session.scalar(query)  # the racing terminal's
     return bill
+
+
+def _bills_for(session: Session, person_id: int, dues: list[Due]) -> list[Bill]:
+    """The bills for ``dues``, in their order: those frozen already in one read, the others
+    created on first sight (``_bill_for``)."""
+    if not dues:
+        return []
+    rows = session.scalars(select(Bill).where(
+        Bill.person_id == person_id, Bill.scheme.in_({due.scheme.value for due in dues}),
+        Bill.period_start.in_({due.period_start for due in dues})))
+    found = {(bill.scheme, bill.period_start): bill for bill in rows}
+    return [found.get((due.scheme.value, due.period_start)) or _bill_for(session, person_id, due, known_missing=True) for due in dues]
 
 
 # may this order's bills be taken over (``checkout.take_over_rule``)? Without one, none may.
@@ -95,7 +108,7 @@ def due_lines(session: Session, person: Person, today: dt.date, may_take: TakeOv
     enrolments = [Enrolment(Scheme(e.scheme), e.start_date, e.end_date, e.base_fen) for e in person.enrolments]
     dues = dues_for(enrolments, rules_for(session, person.region_id), Category(person.category), today,
                     _paid_periods(session, person.id))
-    bills = [_bill_for(session, person.id, due) for due in dues]
+    bills = _bills_for(session, person.id, dues)
     holders = {bill_id: order for bill_id, order in session.execute(
         select(PaymentOrderItem.bill_id, PaymentOrder).join(PaymentOrder, PaymentOrder.id == PaymentOrderItem.order_id)
         .where(PaymentOrderItem.bill_id.in_([b.id for b in bills]), PaymentOrderItem.live.is_(True))

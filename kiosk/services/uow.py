@@ -52,10 +52,21 @@ class UnitOfWork:
             self._block.__exit__(None, None, None)
             self._block = None
 
-    def commit(self) -> None:
+    def commit(self, keep_loaded: bool = False) -> None:
+        """Commit. ``keep_loaded``: the objects read or written in this unit of work keep their
+        values instead of being expired, for a caller that only shows them in this same request
+        (what it just read and wrote is what is committed); saves reading them all again."""
         if self._committed:
             raise RuntimeError("a unit of work commits once")
-        self.session.commit()
+        session = self.session
+        if keep_loaded and session.expire_on_commit:
+            session.expire_on_commit = False
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = True
+        else:
+            session.commit()
         self._committed = True
 
     def idle(self) -> None:
@@ -70,14 +81,15 @@ class UnitOfWork:
         if session.in_transaction():
             session.rollback()
 
-    def run(self, work: Callable[[Session], T], retries: int = 3) -> T:
+    def run(self, work: Callable[[Session], T], retries: int = 3, keep_loaded: bool = False) -> T:
         """``work(session)`` in a unit of work, committed; done again from the start when a racing
-        transaction won a unique constraint (two terminals freezing the same bill, say)."""
+        transaction won a unique constraint (two terminals freezing the same bill, say).
+        ``keep_loaded``: as for ``commit``."""
         for attempt in range(retries):
             try:
                 with self:
                     result = work(self.session)
-                    self.commit()
+                    self.commit(keep_loaded)
                     return result
             except IntegrityError:
                 if attempt == retries - 1:

@@ -60,7 +60,8 @@ def needs_visit(with_person: bool = True):
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            if g.visit is None or (with_person and g.visit.person is None):
+            # the person's id, not the person: most views need only that there is one (no extra read)
+            if g.visit is None or (with_person and g.visit.person_id is None):
                 return go("kiosk.attract", ended=1)
             return view(*args, **kwargs)
 
@@ -288,14 +289,15 @@ def receipt():
     order = g.visit.order
     if order is None or order.status != OrderStatus.PAID.value:
         return redirect(url_for("kiosk.payment"), code=303)
-    receipt = order.receipt
+    order_id, receipt = order.id, order.receipt
     # printed once on arrival; a reload must not print it again
     auto_print = receipt is not None and receipts.mark_printed(uow(), receipt.id, first_only=True)
-    return render("kiosk/receipt.html", **_receipt_context(auto_print))
+    return render("kiosk/receipt.html", **_receipt_context(order_id, auto_print))
 
 
-def _receipt_context(auto_print: bool) -> dict:
-    order = g.visit.order
+def _receipt_context(order_id: int, auto_print: bool) -> dict:
+    # the order with everything the receipt shows, in three reads (not one per item and bill)
+    order = checkout.order_with_receipt(uow().session, order_id)
     return dict(order=order, receipt=order.receipt, auto_print=auto_print, form=ActionForm(),
                 kept_fen=order.total_fen - order.refund_due_fen, paid_twice=checkout.paid_twice(order))
 
@@ -306,8 +308,9 @@ def receipt_print():
     order = g.visit.order
     if order is None or order.receipt is None:
         return go("kiosk.receipt")
+    order_id = order.id
     receipts.mark_printed(uow(), order.receipt.id)
-    return render("kiosk/receipt.html", **_receipt_context(True))
+    return render("kiosk/receipt.html", **_receipt_context(order_id, True))
 
 
 def _end_session():
