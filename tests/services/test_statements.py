@@ -85,6 +85,27 @@ def test_a_clean_day_has_no_differences_and_equal_totals(demo):
     assert report.statement_lines == 3
 
 
+def test_a_refund_we_still_follow_counts_in_our_total_as_the_statement_counts_it(demo, monkeypatch):
+    """The provider gave the money back but its answer was lost: ours is still processing (the
+    follow-up will finish it). Not a difference, and both totals show the 1.00 yuan, so the
+    summary an operator reads does not disagree with itself."""
+    order_id = paid_order(demo)
+    provider = provider_of(demo)
+    real_refund = provider.refund
+
+    def answer_lost(*args, **kwargs):
+        real_refund(*args, **kwargs)
+        raise ProviderError("timeout")
+
+    monkeypatch.setattr(provider, "refund", answer_lost)
+    with demo.app_context():
+        assert refunds.request_refund(uow(), order_id, 100, "overpaid", Source.STAFF, provider).state == "processing"
+    move_to_yesterday(demo)
+    report = reconcile(demo)
+    assert report.differences == []
+    assert (report.theirs_refunded_fen, report.ours_refunded_fen) == (100, 100)
+
+
 def test_a_payment_there_never_recorded_here_is_recorded_once_with_an_event(demo):
     order_id = Terminal(demo).identify(ZHAO_MIN).checkout()
     buyer_pays(demo, order_id)  # the notification never arrives and nobody polls
