@@ -174,6 +174,9 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
         # bills held by another terminal's order whose QR was never scanned are taken over once that
         # terminal has held them this long (counted from its first order for the person in the window)
         "TAKE_OVER_GRACE_SECONDS": _env_int(environ, "KIOSK_TAKE_OVER_GRACE_SECONDS", 20),
+        # ... and this long when one of its QR codes is of a provider that cannot say whether it was
+        # scanned (WeChat Pay): a buyer may be confirming, so they get longer before the code is closed
+        "TAKE_OVER_GRACE_UNSEEN_SECONDS": _env_int(environ, "KIOSK_TAKE_OVER_GRACE_UNSEEN_SECONDS", 60),
         # one terminal makes at most this many orders for one person in the window
         "ORDERS_PER_PERSON": _env_int(environ, "KIOSK_ORDERS_PER_PERSON", 5),
         "ORDER_WINDOW_SECONDS": _env_int(environ, "KIOSK_ORDER_WINDOW_SECONDS", 600),

@@ -111,6 +111,9 @@ class PaymentProvider(Protocol):
     name: str
     # the exact body the provider wants back for an acknowledged notification
     ack_body: str
+    # whether a query tells an unscanned QR code (NOT_FOUND) from one a buyer may be paying:
+    # Alipay's trade exists only once scanned; WeChat Pay's native trade from its creation
+    shows_scans: bool
 
     def precreate(self, *, out_trade_no: str, amount_fen: int, subject: str, expires_at: dt.datetime, notify_url: str, public_base_url: str) -> str:
         """Open a trade; return the payload to encode in the QR code."""

@@ -48,6 +48,7 @@ def sign(params: Mapping[str, str], key: str) -> str:
 class SandboxProvider:
     name = "sandbox"
     ack_body = "success"
+    shows_scans = True  # NOT_FOUND until the wallet page is opened, as Alipay
 
     def __init__(self, engine_source: Callable[[], Engine], signing_key: str, notify_mode: str = "http", name: str = "sandbox"):
         # a second sandbox under another name stands for a second app in tests of several QR codes

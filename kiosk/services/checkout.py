@@ -54,6 +54,9 @@ class CheckoutSettings:
     # bills held hostage (``create_order``): how long a terminal holds a person's bills before
     # another order may take them over, and how many QR rounds it may make for one person in the window
     take_over_grace: dt.timedelta = dt.timedelta(seconds=20)
+    # ... and for an order with a QR code of a provider that cannot show a scan (``shows_scans``)
+    take_over_grace_unseen: dt.timedelta = dt.timedelta(seconds=60)
+    unseen_providers: frozenset[str] = frozenset()
     order_window: dt.timedelta = dt.timedelta(minutes=10)
     orders_per_person: int = 5
 
@@ -61,14 +64,17 @@ class CheckoutSettings:
         return self.public_base_url.rstrip("/") + notify_path(provider_name)
 
 
-def checkout_settings(config, subject: str) -> CheckoutSettings:
-    """From configuration only: the notify URLs and the QR's URLs never come from a request's Host."""
+def checkout_settings(config, subject: str, providers: Sequence[PaymentProvider] = ()) -> CheckoutSettings:
+    """From configuration only: the notify URLs and the QR's URLs never come from a request's Host.
+    ``providers``: the ones orders may have trades with (which of them cannot show a scan)."""
     base = config["PUBLIC_BASE_URL"].rstrip("/")
     return CheckoutSettings(
         ttl=dt.timedelta(seconds=config["ORDER_TTL_SECONDS"]),
         query_interval=dt.timedelta(seconds=config["PROVIDER_QUERY_INTERVAL_SECONDS"]),
         public_base_url=base + "/", subject=subject,
         take_over_grace=dt.timedelta(seconds=config["TAKE_OVER_GRACE_SECONDS"]),
+        take_over_grace_unseen=dt.timedelta(seconds=config["TAKE_OVER_GRACE_UNSEEN_SECONDS"]),
+        unseen_providers=frozenset(p.name for p in providers if not p.shows_scans),
         order_window=dt.timedelta(seconds=config["ORDER_WINDOW_SECONDS"]), orders_per_person=config["ORDERS_PER_PERSON"],
     )
 
@@ -135,9 +141,13 @@ def create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str, 
     - Not within the grace period (``take_over_grace``) of the terminal holding them, so that a
       citizen reaching for their phone is not robbed. The grace runs from that terminal's
       first order for the person in the window: ordering again does not start it afresh.
-    - Never an order one of whose QR codes was scanned, nor one a provider cannot say about
-      (WeChat Pay's native trade exists before any scan): its buyer may be paying right now.
-      The person is told the items are being paid at another terminal.
+    - Never an order one of whose QR codes was scanned: its buyer may be paying right now. The
+      person is told the items are being paid at another terminal. A provider that cannot say
+      whether its code was scanned (WeChat Pay's native trade exists, unpaid, from its
+      creation) gets a longer grace instead (``take_over_grace_unseen``): past it, its code is
+      closed like an unscanned one. Closing is safe for the money whatever the buyer does: a
+      payment made before the close is found by the close's query and recorded (the bills stay
+      with that order), and a closed trade can no longer be paid.
     - One terminal makes at most ``orders_per_person`` rounds of QR codes for one person in
       ``order_window``. Counted per terminal: counted across terminals, anyone who knows the ID
       number could use up the person's orders and keep them from paying anywhere.
@@ -189,7 +199,9 @@ def take_over_rule(settings: CheckoutSettings, now: dt.datetime) -> TakeOverRule
             PaymentOrder.person_id == order.person_id, PaymentOrder.terminal_id == order.terminal_id,
             PaymentOrder.created_at >= now - settings.order_window))
         held_since = min(first, order.created_at) if first is not None else order.created_at
-        return now - held_since >= settings.take_over_grace
+        unseen = any(a.provider in settings.unseen_providers for a in order.current_attempts
+                     if a.status == OrderStatus.PENDING.value)
+        return now - held_since >= (settings.take_over_grace_unseen if unseen else settings.take_over_grace)
 
     return may_take
 
@@ -216,8 +228,9 @@ def _take_over(uow: UnitOfWork, order_ids: list[int], providers: Providers, now:
         except ProviderError as exc:
             log.warning("provider query failed for attempt %s: %s", attempt_id, exc)
             raise CheckoutError("held_elsewhere") from None
-        if state is not TradeState.NOT_FOUND:
-            raise CheckoutError("held_elsewhere")  # scanned: the buyer may be paying right now
+        unscanned = state is TradeState.NOT_FOUND or (state is TradeState.WAITING and not provider.shows_scans)
+        if not unscanned:
+            raise CheckoutError("held_elsewhere")  # scanned (or paid): the buyer may be paying right now
     for attempt_id, provider_name, _ in attempts:
         close(uow, attempt_id, OrderStatus.CANCELLED, providers[provider_name], Source.CANCEL, now, detail=TAKEN_OVER)
 

@@ -34,7 +34,7 @@ def _max_idle() -> dt.timedelta:
 
 
 def _settings() -> checkout.CheckoutSettings:
-    return checkout.checkout_settings(current_app.config, _("Social insurance premium"))
+    return checkout.checkout_settings(current_app.config, _("Social insurance premium"), payments().offered)
 
 
 @bp.before_request

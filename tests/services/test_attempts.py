@@ -9,6 +9,7 @@ every test runs on SQLite and on PostgreSQL.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -208,3 +209,36 @@ def test_the_receipt_screen_tells_the_citizen_who_paid_with_both_apps(two_apps):
     receipt = journey.get("/receipt")
     assert 'id="paid-twice"' in receipt.text and "自动退回" in receipt.text  # in Chinese, the default
     assert receipt.text.count('id="receipt-number"') == 1  # one receipt, for the payment kept
+
+
+def test_a_code_that_cannot_show_a_scan_is_taken_over_only_after_the_longer_grace(two_apps):
+    """Bills held hostage, with an app that cannot say whether its code was scanned (as WeChat
+    Pay's native trades, which exist unpaid from their creation): another terminal may take the
+    bills over only after the longer grace, and then the held order's codes are closed at both
+    apps, so neither can be paid any more."""
+    blind = payments(two_apps).providers["sandbox2"]
+    blind.shows_scans = False
+    rules = dataclasses.replace(SETTINGS, take_over_grace=dt.timedelta(seconds=20),
+                                take_over_grace_unseen=dt.timedelta(seconds=60), unseen_providers=frozenset({"sandbox2"}))
+    a, b = Terminal(two_apps, "HALL-1").identify(ZHAO_MIN), Terminal(two_apps, "HALL-2").identify(ZHAO_MIN)
+    bills = a.payable_bills()
+    start = utcnow()
+
+    def order(kiosk, now):
+        key = kiosk.new_key()
+        with two_apps.app_context():
+            try:
+                return checkout.create_order(uow(), kiosk._visit().id, bills, key, payments(two_apps).offered, rules, now).id
+            except checkout.CheckoutError as error:
+                return error.reason
+
+    held = order(a, start)
+    seen = the_attempt(two_apps, held, "sandbox2")
+    with two_apps.app_context():
+        blind.scan(seen.qr_payload.rsplit("/", 1)[1])  # looked at on a phone: that app cannot tell us
+    assert order(b, start + dt.timedelta(seconds=30)) == "held_elsewhere"  # past the short grace, not the long one
+    taken = order(b, start + dt.timedelta(seconds=61))
+    assert isinstance(taken, int) and taken != held
+    assert [a.status for a in attempts(two_apps, held)] == ["cancelled", "cancelled"]
+    assert {trade_status(two_apps, attempt) for attempt in attempts(two_apps, held)} == {TRADE_CLOSED}
+    assert read_ledger(two_apps).live == {bill: 1 for bill in bills}  # held by the new order only

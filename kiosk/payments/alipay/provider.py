@@ -73,6 +73,7 @@ class _Gateway(AliPay):
 class AlipayProvider:
     name = "alipay"
     ack_body = "success"
+    shows_scans = True  # "trade not exist" until the buyer scans
 
     def __init__(self, *, app_id: str, app_private_key: str, alipay_public_key: str, gateway_url: str = PRODUCTION_GATEWAY, timeout: float = 5.0):
         if not timeout or timeout <= 0:

@@ -122,6 +122,8 @@ def _description(subject: str) -> str:
 
 class WechatPayProvider:
     name = "wechat"
+    # a native trade exists (NOTPAY) from the moment it is made: a query cannot tell a scanned code
+    shows_scans = False
     # WeChat takes any 2xx as acknowledged; the documented success answer is 200 or 204 with
     # no body. An empty body is the one answer that cannot be misread as a failure (a body
     # with "code" other than SUCCESS is read as one).
