@@ -21,12 +21,9 @@ import pathlib
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import time
 from urllib.parse import quote
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -34,16 +31,12 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.processes import free_port, stop, wait_for_port  # noqa: E402
+
 PG_URL = os.environ.get("KIOSK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PERSON = "110105198509120427"  # a demo person with three months to pay
 POLL_PATH = "/payment/status"
 BASELINE_PATH = "/order"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def prepare(url: str) -> tuple[str, int]:
@@ -89,22 +82,8 @@ def start_server(app_spec: str, port: int, env: dict) -> subprocess.Popen:
          "--log-level", "warning", app_spec],
         cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"gunicorn {app_spec} exited with {server.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            time.sleep(0.2)
-    sys.exit(f"gunicorn {app_spec} did not start")
-
-
-def stop(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+    wait_for_port(server, port, f"gunicorn {app_spec}")
+    return server
 
 
 def fetch(port: int, path: str, headers: dict) -> http.client.HTTPResponse:

@@ -37,8 +37,6 @@ import os
 import pathlib
 import secrets
 import shutil
-import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -52,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.processes import free_port, stop, wait_for_port  # noqa: E402
 from bench.surge_audit import double_payments, order_counts  # noqa: E402
 from bench.surge_journey import STEPS  # noqa: E402
 
@@ -65,35 +64,6 @@ LIMITS = {
     # hall, whose kiosks look up hundreds of numbers a minute between them
     "KIOSK_LOOKUP_LIMIT_PER_TERMINAL": "100000 per minute",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(process: subprocess.Popen, port: int, what: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"{what} exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit(f"{what} did not start")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def make_certificate(folder: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
