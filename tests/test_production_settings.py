@@ -248,3 +248,13 @@ def test_wsgi_refuses_development(tmp_path):
     result = run_wsgi({**training_env(tmp_path), "KIOSK_ENV": "development"})
     assert result.returncode != 0
     assert "wsgi.py serves production only, but KIOSK_ENV is 'development'" in result.stderr
+
+
+def test_an_idle_warning_shorter_than_twenty_seconds_is_refused(environ):
+    """WCAG 2.2.1: at least 20 s to answer "are you still there?" before the screen is cleared."""
+    environ.setenv("KIOSK_IDLE_WARNING_SECONDS", "15")
+    message = refusal()
+    assert message.count("\n- ") == 1
+    assert "KIOSK_IDLE_WARNING_SECONDS is 15: a citizen gets at least 20 seconds to answer the idle warning" in message
+    environ.setenv("KIOSK_IDLE_WARNING_SECONDS", "20")
+    dispose(create_app())

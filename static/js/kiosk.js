@@ -73,16 +73,31 @@
     countdown.textContent = String(left);
     if (left <= 0) { clearInterval(warnTimer); endSession(); }
   }
+  // while the warning shows, the page behind it can be neither read (the overlay is opaque) nor
+  // reached: it is inert, so focus and taps stay in the dialog
+  function behind(inert) {
+    Array.prototype.forEach.call(body.children, function (element) {
+      if (element !== dialog) element.inert = inert;
+    });
+  }
   function warn() {
     left = warnSeconds;
     countdown.textContent = String(left);
+    behind(true);
     dialog.hidden = false;
     document.getElementById("idle-continue").focus();
     warnTimer = setInterval(tick, 1000);
   }
+  function stillHere() {
+    clearInterval(warnTimer);
+    dialog.hidden = true;
+    behind(false);
+    post(body.dataset.continueUrl);
+    activity();
+  }
   var lastHeard = Date.now();
   function activity() {
-    if (!dialog.hidden) return; // only Continue dismisses the warning
+    if (!dialog.hidden) return;
     clearTimeout(idleTimer);
     idleTimer = setTimeout(warn, idleMs);
     // keypad taps never reach the server, which forgets a visit it has not heard from:
@@ -92,11 +107,13 @@
       post(body.dataset.continueUrl);
     }
   }
-  document.getElementById("idle-continue").addEventListener("click", function () {
-    clearInterval(warnTimer);
-    dialog.hidden = true;
-    post(body.dataset.continueUrl);
-    activity();
+  // any tap or key while the warning shows is an answer: someone is here (Continue is only the biggest target)
+  ["pointerdown", "keydown"].forEach(function (name) {
+    dialog.addEventListener(name, function (event) {
+      if (dialog.hidden) return;
+      event.preventDefault();
+      stillHere();
+    });
   });
   ["pointerdown", "keydown", "touchstart"].forEach(function (name) {
     document.addEventListener(name, activity, { passive: true });

@@ -82,3 +82,23 @@ def test_a_slow_but_active_citizen_is_not_logged_out_while_typing(live_server, p
     page.locator("#identify-next").click()
     expect(page).to_have_url(url_is(kiosk, "/person"))
     expect(page.locator("#masked-name")).to_have_text("赵*")
+
+
+def test_the_idle_warning_hides_the_page_keeps_focus_and_any_tap_answers_it(live_server, page):
+    """Audit finding 4: the typed ID number stayed readable behind a 70 % dimming, focus could
+    leave the dialog, and only Continue answered it. Now the page behind is inert and hidden by
+    an opaque overlay, and a tap anywhere is an answer."""
+    kiosk = live_server(IDLE_SECONDS=2, IDLE_WARNING_SECONDS=8, IDLE_GRACE_SECONDS=2)
+    start(page, kiosk)
+    page.locator("#id_number").fill(ZHAO_MIN)  # typed, not yet sent
+    dialog = page.locator("#idle-dialog")
+    expect(dialog).to_be_visible(timeout=5_000)
+    assert page.evaluate("getComputedStyle(document.getElementById('idle-dialog')).backgroundColor") == "rgb(26, 26, 26)"
+    assert page.evaluate("document.getElementById('main').inert") is True
+    page.evaluate("document.getElementById('id_number').focus()")  # the page behind cannot take focus
+    assert page.evaluate("document.activeElement.id") != "id_number"
+    page.mouse.click(20, 400)  # a tap anywhere, far from Continue
+    expect(dialog).to_be_hidden()
+    assert page.evaluate("document.getElementById('main').inert") is False
+    expect(page.locator("#id_number")).to_have_value(ZHAO_MIN)  # the citizen carries on where they were
+    assert live_visits(kiosk.app) == 1
