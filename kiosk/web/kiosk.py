@@ -156,7 +156,7 @@ def _dues_context(selected: list[int] | None = None, error=None):
 def dues():
     if _unfinished_order():
         return redirect(url_for("kiosk.payment"), code=303)
-    return render("kiosk/dues.html", **_dues_context())
+    return render("kiosk/dues.html", **_dues_context(), cancelled=request.args.get("cancelled") == "1")
 
 
 @bp.post("/dues/total")
@@ -168,7 +168,7 @@ def dues_total():
         return go("kiosk.dues")
     now = utcnow()
     lines = freeze_dues(uow(), g.visit.person_id, local_today(now), checkout.take_over_rule(_settings(), now))
-    return render("kiosk/_total.html", total_fen=total_of(lines, form.bills.data or []))
+    return render("kiosk/_total.html", total_fen=total_of(lines, form.bills.data or []), out_of_band=True)
 
 
 @bp.post("/pay")
@@ -261,7 +261,7 @@ def payment_cancel():
         return go("kiosk.dues")
     order = checkout.close_order(uow(), order_id, OrderStatus.CANCELLED, payments().providers, Source.CANCEL)
     if order.status == OrderStatus.CANCELLED.value:
-        return go("kiosk.dues")
+        return go("kiosk.dues", cancelled=1)  # the list says nothing was charged
     if order.status == OrderStatus.PAID.value:
         return go("kiosk.receipt")  # paid a moment ago
     # given back by the cancel (say so), or another closer at work: the QR screen shows which

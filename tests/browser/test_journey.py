@@ -51,6 +51,20 @@ def test_a_citizen_pays_by_phone_and_the_kiosk_moves_on_to_the_receipt_by_itself
     expect(total).not_to_have_text(everything)
     bills.last.check()
     expect(total).to_have_text(everything)
+    # nothing ticked, nothing to pay: Pay now is off until something is ticked again (audit finding 9)
+    pay = page.locator("#pay-button")
+    for box in bills.all():
+        before = total.inner_text()
+        box.uncheck()
+        expect(total).not_to_have_text(before)
+    expect(total).to_have_text("¥0.00")
+    expect(pay).to_be_disabled()
+    for box in bills.all():
+        before = total.inner_text()
+        box.check()
+        expect(total).not_to_have_text(before)
+    expect(total).to_have_text(everything)
+    expect(pay).to_be_enabled()
 
     page.locator("#pay-button").click()
     url = wallet_url(page, kiosk)

@@ -37,8 +37,11 @@ def test_the_total_follows_the_ticked_items_as_a_fragment(demo, client):
     assert fragment.status_code == 200 and fragment.text.startswith('<p id="total"')
     assert amount_text(fragment.text, "total-amount") == "¥450.00"  # this month: no late fee
     assert "HX-Request" in fragment.headers["Vary"]
+    assert re.search(r'<button[^>]*id="pay-button"(?![^>]*disabled)[^>]*hx-swap-oob="true"', fragment.text)
     none = journey.post("/dues/total", {"key": key}, htmx=True)
     assert amount_text(none.text, "total-amount") == "¥0.00"
+    # nothing ticked: Pay now is turned off with the total (audit finding 9: it stayed on at ¥0.00)
+    assert re.search(r'<button[^>]*id="pay-button"[^>]*disabled[^>]*hx-swap-oob="true"', none.text)
 
 
 def test_subsidised_employer_paid_and_already_paid_people_have_nothing_to_pay(demo):
@@ -47,6 +50,8 @@ def test_subsidised_employer_paid_and_already_paid_people_have_nothing_to_pay(de
         journey.identify(number)
         page, bills, _ = journey.dues()
         assert bills == [] and f'id="{extra}"' in page.text and 'id="pay-button"' not in page.text
+        # its own heading, not the list's "what you can pay now" (audit finding 8)
+        assert re.search(r"<h1>\s*没有需要缴纳的费用\s*</h1>", page.text), page.text
 
 
 def test_a_subsidy_is_shown_and_only_the_rest_is_charged(demo, client):
@@ -117,12 +122,14 @@ def test_cancel_closes_the_trade_and_frees_the_bills(demo, client):
     with demo.app_context():
         order = journey.pay(ZHAO_MIN)
     response = journey.post("/payment/cancel")
-    assert response.headers["Location"] == "/dues"
+    assert response.headers["Location"] == "/dues?cancelled=1"
     with demo.app_context():
         order = db.session.get(PaymentOrder, order.id)
         trade = db.session.scalar(select(SandboxTrade).where(SandboxTrade.out_trade_no == order.attempt.out_trade_no))
         assert order.status == "cancelled" and trade.status == "TRADE_CLOSED"
         assert not any(item.live for item in order.items)
+    # back on the list, the citizen is told that nothing was charged (audit finding 9)
+    assert 'id="cancelled-notice"' in journey.get(response.headers["Location"]).text
     _, bills, _ = journey.dues()
     assert len(bills) == 3  # payable again
 
