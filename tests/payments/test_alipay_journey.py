@@ -67,7 +67,7 @@ def test_cancel_closes_the_trade_at_alipay(demo, client, gateway):
     with demo.app_context():
         out_trade_no = journey.pay(ZHAO_MIN).attempt.out_trade_no
     gateway.scan(out_trade_no)
-    assert journey.post("/payment/cancel").headers["Location"] == "/dues"
+    assert journey.post("/payment/cancel").headers["Location"] == "/dues?cancelled=1"  # "nothing was charged"
     assert gateway.trades[out_trade_no].status == "TRADE_CLOSED"
     with demo.app_context():
         assert the_order().status == "cancelled"
