@@ -228,13 +228,13 @@ def _refunds(rows: list[StatementRow], ours: list[OurRefund], trades: dict[str, 
             found.append(Difference(Kind.REFUND_STATE_DIFFERS, row.out_trade_no, row.trade_no, mine.out_request_no,
                                     mine.amount_fen, row.amount_fen, f"ours {mine.state.value}, theirs {row.refund_state.value}"))
     for mine in ours:
-        if start <= mine.at < end and mine.state is not RefundState.FAILED:
-            # counted as the statement counts: every refund that did not fail, finished or not
-            report.ours_refunded_fen += mine.amount_fen
-        if mine.state is RefundState.SUCCESS and start <= mine.at < end:
-            if mine.out_request_no not in matched:
-                found.append(Difference(Kind.REFUND_HERE_NOT_THERE, mine.out_trade_no, "", mine.out_request_no, ours_fen=mine.amount_fen,
-                                        detail="ours succeeded"))
+        if not start <= mine.at < end or mine.state is RefundState.FAILED:
+            continue
+        # counted as the statement counts: every refund that did not fail, finished or not
+        report.ours_refunded_fen += mine.amount_fen
+        if mine.state is RefundState.SUCCESS and mine.out_request_no not in matched:
+            found.append(Difference(Kind.REFUND_HERE_NOT_THERE, mine.out_trade_no, "", mine.out_request_no, ours_fen=mine.amount_fen,
+                                    detail="ours succeeded"))
     return found
 
 
