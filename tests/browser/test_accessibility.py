@@ -1,0 +1,139 @@
+"""axe-core on every screen of the journey, in both languages and both text sizes: one walk per
+combination (not one test per screen), each screen checked as the citizen reaches it. A serious
+or critical violation, or a screen without its one h1, main landmark or title, fails the walk."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.helpers import WANG_DASHAN, ZHAO_MIN
+
+from .axe import Audit
+from .steps import identify, scripts_ready, tap_number, url_is, wallet_url
+
+pytestmark = pytest.mark.browser
+
+LARGE_TEXT = re.compile(r"\blarge-text\b")
+COMBINATIONS = [("zh", False), ("zh", True), ("en", False), ("en", True)]
+
+
+def choose(page, lang: str, large: bool) -> None:
+    """On the current screen, switch to ``lang`` and ``large`` text where they differ."""
+    if lang == "en":
+        page.locator("#toggle-language").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+    if large:
+        page.locator("#toggle-text-size").click()
+        expect(page.locator("body")).to_have_class(LARGE_TEXT)
+
+
+def begin(page, kiosk, lang: str, large: bool, check) -> None:
+    page.goto(kiosk("/"))
+    choose(page, lang, large)
+    check("attract")
+    page.locator("#service-pay").click()
+    expect(page).to_have_url(url_is(kiosk, "/identify"))
+    scripts_ready(page)
+
+
+def show_idle_warning(page) -> None:
+    """The idle warning as kiosk.js shows it (without waiting for the timer): the page behind inert."""
+    page.evaluate("""() => {
+      const dialog = document.getElementById("idle-dialog");
+      for (const e of document.body.children) if (e !== dialog) e.inert = true;
+      dialog.hidden = false;
+    }""")
+
+
+def hide_idle_warning(page) -> None:
+    page.evaluate("""() => {
+      const dialog = document.getElementById("idle-dialog");
+      for (const e of document.body.children) e.inert = false;
+      dialog.hidden = true;
+    }""")
+
+
+@pytest.mark.parametrize(("lang", "large"), COMBINATIONS, ids=[f"{l}-{'large' if g else 'normal'}" for l, g in COMBINATIONS])
+def test_every_screen_of_the_journey_passes_axe(kiosk, page, phone, lang, large):
+    audit = Audit()
+
+    def check(screen: str, on=page) -> None:
+        audit.check(on, f"{screen} [{lang}, {'large' if large else 'normal'} text]")
+
+    begin(page, kiosk, lang, large, check)
+    check("identify")
+    tap_number(page, "1101")
+    page.locator("#identify-next").click()
+    expect(page.locator("#id-error")).to_be_visible()
+    check("identify with an error")
+    page.locator("#offline").evaluate("banner => { banner.hidden = false; }")
+    check("identify, offline")
+    page.locator("#offline").evaluate("banner => { banner.hidden = true; }")
+    page.locator('[data-key="clear"]').click()
+    identify(page, kiosk, ZHAO_MIN)
+    check("person")
+    page.locator("#confirm-person").click()
+    expect(page).to_have_url(url_is(kiosk, "/dues"))
+    check("dues")
+    show_idle_warning(page)
+    check("idle warning")
+    hide_idle_warning(page)
+
+    page.locator("#pay-button").click()
+    expect(page.locator(".qr svg")).to_have_count(2)
+    check("QR codes")
+
+    # the phone: its own language and text size
+    phone.goto(kiosk("/"))
+    choose(phone, lang, False)
+    phone.goto(wallet_url(page, kiosk, "alipay"))
+    expect(phone.locator("#wallet-pay")).to_be_visible()
+    check("Alipay wallet", phone)
+    phone.locator("#wallet-decline").click()
+    expect(phone.locator("#wallet-result")).to_be_visible()
+    check("Alipay wallet, declined", phone)
+    phone.goto(wallet_url(page, kiosk, "wechat"))
+    expect(phone.locator("#wallet-pay")).to_be_visible()
+    check("WeChat Pay wallet", phone)
+    phone.locator("#wallet-decline").click()
+    expect(page.locator("#failed")).to_be_visible()
+    check("payment failed")
+
+    page.locator("#try-again").click()
+    phone.goto(wallet_url(page, kiosk, "wechat"))
+    phone.locator("#wallet-pay").click()
+    expect(phone.locator("#wallet-result")).to_be_visible()
+    check("WeChat Pay wallet, paid", phone)
+    expect(page).to_have_url(url_is(kiosk, "/receipt"))
+    check("receipt")
+    page.locator("#done").click()
+    expect(page).to_have_url(url_is(kiosk, "/"))
+
+    # the next citizen has nothing to pay
+    begin(page, kiosk, lang, large, lambda screen: None)
+    identify(page, kiosk, WANG_DASHAN)
+    page.locator("#confirm-person").click()
+    expect(page.locator("#nothing-due")).to_be_visible()
+    check("nothing to pay")
+    audit.expect_none()
+
+
+def test_the_sandbox_wallet_passes_axe_in_both_languages_and_text_sizes(live_server, page, phone):
+    kiosk = live_server(PAYMENT_PROVIDERS=("sandbox",))
+    page.goto(kiosk("/"))
+    page.locator("#service-pay").click()
+    identify(page, kiosk, ZHAO_MIN)
+    page.locator("#confirm-person").click()
+    page.locator("#pay-button").click()
+    phone.goto(wallet_url(page, kiosk, "sandbox"))
+    audit = Audit()
+    for lang, large in (("zh", False), ("zh", True), ("en", True), ("en", False)):
+        if phone.locator("html").get_attribute("lang") != ("zh-CN" if lang == "zh" else "en"):
+            phone.locator("#toggle-language").click()
+        if (phone.locator("#toggle-text-size").get_attribute("aria-pressed") == "true") != large:
+            phone.locator("#toggle-text-size").click()
+        expect(phone.locator("#wallet-pay")).to_be_visible()
+        audit.check(phone, f"sandbox wallet [{lang}, {'large' if large else 'normal'} text]")
+    audit.expect_none()
