@@ -26,6 +26,7 @@ class IdProblem(str, Enum):
     EMPTY = "empty"
     CHARACTERS = "characters"
     LENGTH = "length"
+    TOO_LONG = "too_long"
     CHECKSUM = "checksum"
     DATE = "date"
     FUTURE = "future"
@@ -77,6 +78,9 @@ def parse_resident_id(raw: str, today: dt.date) -> ResidentId:
     number = normalise(raw)
     if not number:
         raise InvalidIdNumber(IdProblem.EMPTY)
+    if len(number) > 18:
+        # longer than any ID number: most likely a second number typed or scanned onto the first
+        raise InvalidIdNumber(IdProblem.TOO_LONG)
     if not _ALLOWED.fullmatch(number):
         raise InvalidIdNumber(IdProblem.CHARACTERS)
     if len(number) not in (15, 18):

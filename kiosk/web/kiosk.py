@@ -80,7 +80,12 @@ def attract():
 @bp.post("/start")
 def start():
     session["visit"] = visits.start_visit(uow(), current_app.config["TERMINAL_CODE"], session.get("visit"))
-    return go("kiosk.identify")
+    if "id_number" not in request.form:
+        return go("kiosk.identify")
+    # an ID card read on the attract screen: the number came in this POST's body (never in a URL)
+    # and is looked up as the identify form's, with the same checks, limits and messages
+    _load_visit()
+    return _identify_scanned()
 
 
 @bp.get("/identify")
@@ -93,7 +98,15 @@ def identify():
 @needs_visit(with_person=False)
 @limits.look_up
 def identify_submit():
-    form = IdentifyForm()
+    return _identify(IdentifyForm())
+
+
+@limits.look_up
+def _identify_scanned():
+    return _identify(IdentifyForm())
+
+
+def _identify(form: IdentifyForm):
     try:
         resident = parse_resident_id(form.id_number.data or "", local_today(utcnow()))
     except InvalidIdNumber as error:
@@ -105,7 +118,8 @@ def identify_submit():
             return go("kiosk.person")
         limits.note_not_found()
         form.id_number.errors = [PERSON_NOT_FOUND]
-    return render("kiosk/identify.html", "kiosk/_identify_form.html", 422, form=form)
+    # drawn at /start too (a card read on the attract screen): the toggles show the identify screen again
+    return render("kiosk/identify.html", "kiosk/_identify_form.html", 422, form=form, here=url_for("kiosk.identify"))
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -114,7 +128,7 @@ def look_ups_limited(error):
     until when, and forgets the number typed."""
     until = format_datetime(to_local(limits.refused_until()), "HH:mm")
     return render("kiosk/identify.html", "kiosk/_identify_form.html", 429, form=IdentifyForm(formdata=None),
-                  refusal=LOOK_UPS_LIMITED % {"time": until})
+                  refusal=LOOK_UPS_LIMITED % {"time": until}, here=url_for("kiosk.identify"))
 
 
 @bp.get("/person")

@@ -8,6 +8,8 @@ ID_PROBLEMS = {
     IdProblem.EMPTY: _l("Please enter your ID number."),
     IdProblem.CHARACTERS: _l("An ID number has only digits; X may only be the last of 18 characters."),
     IdProblem.LENGTH: _l("An ID number has 18 characters (or 15 for an old card). Please check the number."),
+    IdProblem.TOO_LONG: _l("This is longer than an ID number, which has 18 characters. Please clear the field and enter "
+                           "the number again."),
     IdProblem.CHECKSUM: _l("The last character does not match the rest of the number. Please check each digit."),
     IdProblem.DATE: _l("The date of birth in this number is not a real date. Please check it."),
     IdProblem.FUTURE: _l("The date of birth in this number is in the future."),

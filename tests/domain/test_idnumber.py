@@ -44,7 +44,9 @@ def test_a_legacy_15_digit_number_becomes_its_18_digit_form():
     ("1101051949123100X2", IdProblem.CHARACTERS),  # X only as the last of 18
     ("11010519491231X", IdProblem.CHARACTERS),  # no X in a 15-digit number
     ("1101051949123100", IdProblem.LENGTH),
-    ("1101051949123100211", IdProblem.LENGTH),
+    ("1101051949123100211", IdProblem.TOO_LONG),
+    ("110105194912310021110105", IdProblem.TOO_LONG),  # a second scan added to the first: 24 characters
+    ("11010519491231002A110105", IdProblem.TOO_LONG),
     ("110105194912310021", IdProblem.CHECKSUM),
     ("110105194902300020", IdProblem.DATE),  # 30 February
     ("110105194913310026", IdProblem.DATE),  # month 13
