@@ -1,4 +1,4 @@
-// The kiosk's only script: keypad, idle timer, receipt printing, double-tap guard, offline banner.
+// The kiosk's only script: keypad, keyboard and card reader, idle timer, receipt printing, double-tap guard, offline banner.
 // Everything it does the server also enforces; it only makes the screen pleasant to use.
 (function () {
   "use strict";
@@ -9,22 +9,95 @@
     return fetch(url, { method: "POST", headers: { "X-CSRFToken": csrf }, credentials: "same-origin" });
   }
 
-  // Keypad: taps append to the ID input; a physical keyboard or a scanner types into it directly.
+  // The ID field. Taps on the keypad append to it; so do a keyboard's keys, wherever the focus
+  // is on the identify screen (a card reader or scanner types into whatever has it). A reader
+  // types a burst (keys under BURST_MS apart) that replaces the field; and after an error the
+  // first key replaces the old number (it is selected to show this), while Delete corrects it.
+  var MAX_ID = 18, BURST_MS = 50, ENTER_AFTER_MS = 1500;
+  function idField() { return document.getElementById("id_number"); }
+  function idLength(value) { return value.replace(/[\s-]/g, "").length; }
+  function markForReplacing(field) {
+    if (!field || field.getAttribute("aria-invalid") !== "true") return;
+    field.dataset.replace = "yes";
+    field.focus();
+    field.select();
+  }
+  function put(field, value) {
+    field.value = value;
+    field.focus();
+    field.setSelectionRange(value.length, value.length);
+  }
   document.addEventListener("click", function (event) {
     var key = event.target.closest("[data-key]");
     if (!key) return;
     var pad = key.closest("[data-keypad-for]");
     var input = document.getElementById(pad.dataset.keypadFor);
+    var replace = input.dataset.replace;
+    delete input.dataset.replace;
     var value = input.value;
     if (key.dataset.key === "back") value = value.slice(0, -1);
     else if (key.dataset.key === "clear") value = "";
-    else if (value.replace(/\s/g, "").length < 18) value += key.dataset.key;
-    input.value = value;
-    input.focus();
+    else if (replace) value = key.dataset.key;
+    else if (idLength(value) < MAX_ID) value += key.dataset.key;
+    put(input, value);
   });
   document.addEventListener("htmx:afterSwap", function () {
-    var input = document.getElementById("id_number");
+    var input = idField();
     if (input) input.focus();
+    markForReplacing(input);
+  });
+  markForReplacing(idField());
+  document.addEventListener("pointerdown", function (event) {
+    if (event.target.id === "id_number") delete event.target.dataset.replace;  // placing the caret by hand
+  });
+
+  // a run of ID characters typed from a keyboard or reader: {text, at, burst}
+  var typed = null;
+  document.addEventListener("keydown", function (event) {
+    var field = idField(), scan = document.getElementById("scan-start");
+    if ((!field && !scan) || event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    var now = performance.now();
+    if (event.key === "Enter") {
+      var fresh = typed && now - typed.at < ENTER_AFTER_MS;
+      if (field && (event.target === field || fresh)) {
+        event.preventDefault();  // as the field's own Enter would (htmx posts it), also from elsewhere
+        field.form.requestSubmit();
+      } else if (!field && fresh && typed.burst && idLength(typed.text) >= 15) {
+        // the attract screen: a card read starts the service with its number (in the POST body)
+        event.preventDefault();
+        scan.elements.id_number.value = typed.text;
+        scan.requestSubmit();
+      }
+      typed = null;
+      return;
+    }
+    if (field && event.key === "Backspace" && event.target === field && field.dataset.replace) {
+      event.preventDefault();  // after an error, Delete corrects the last character, as on the keypad
+      delete field.dataset.replace;
+      put(field, field.value.slice(0, -1));
+      return;
+    }
+    var character = event.key.length === 1 ? event.key.toUpperCase() : "";
+    if (!/^[0-9X]$/.test(character)) {
+      if (character === " " || character === "-") { if (event.target === field) event.preventDefault(); }  // a reader's separators
+      else if (character) typed = null;
+      return;
+    }
+    var fast = typed !== null && now - typed.at < BURST_MS;
+    typed = fast ? { text: typed.text + character, at: now, burst: true } : { text: character, at: now, burst: false };
+    if (!field) return;
+    event.preventDefault();
+    if (typed.burst) {
+      put(field, typed.text.slice(0, MAX_ID));  // a reader's number replaces whatever was there
+    } else if (field.dataset.replace) {
+      put(field, character);
+    } else if (event.target === field && field.selectionStart !== field.selectionEnd) {
+      field.setRangeText(character, field.selectionStart, field.selectionEnd, "end");  // typed over a selection
+    } else if (idLength(field.value) < MAX_ID) {
+      if (event.target === field) field.setRangeText(character, field.selectionStart, field.selectionEnd, "end");
+      else put(field, field.value + character);
+    }
+    delete field.dataset.replace;
   });
   // Until this script has run, a tap on the keypad does nothing; say when it will count.
   document.documentElement.dataset.ready = "yes";

@@ -17,7 +17,7 @@ WRONG_CHECK_DIGIT = "110105198509120428"  # 赵敏's number with the last digit 
 
 def submit_number(page, number: str) -> None:
     tap_number(page, number[:6])  # partly on the keypad, partly from a keyboard
-    page.locator("#id_number").press_sequentially(number[6:])
+    page.locator("#id_number").press_sequentially(number[6:], delay=120)  # a person's pace, not a reader's burst
     page.locator("#identify-next").click()
 
 
