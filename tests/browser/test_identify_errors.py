@@ -8,7 +8,8 @@ from kiosk.domain.idnumber import IdProblem
 from kiosk.web.messages import ID_PROBLEMS, PERSON_NOT_FOUND
 from tests.helpers import NOT_INSURED
 
-from .steps import shoot, start, tap_number, translated, url_is
+from .steps import KIOSK_SIZES, shoot, start, tap_number, translated, url_is
+from .test_long_lists import LARGE_TEXT, expect_on_screen
 
 pytestmark = pytest.mark.browser
 
@@ -68,3 +69,23 @@ def test_a_valid_number_of_nobody_insured_here_says_so(kiosk, page):
     expect(page.locator("html")).to_have_attribute("lang", "en")
     submit_number(page, NOT_INSURED)
     expect(page.locator("#id-error")).to_contain_text("No insured person has this ID number")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_under_an_error_every_key_next_and_back_stay_on_the_screen_in_large_text(kiosk, page, lang):
+    """Audit of issue 7, item 1: in large text, landscape, Next was cut and Back below the screen."""
+    start(page, kiosk)
+    if lang == "en":
+        page.locator("#toggle-language").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.locator("#toggle-text-size").click()
+    expect(page.locator("body")).to_have_class(LARGE_TEXT)
+    submit_number(page, WRONG_CHECK_DIGIT)
+    expect(page.locator("#id-error")).to_be_visible()
+    keys = [f'[data-key="{key}"]' for key in "0123456789X"] + ['[data-key="back"]', '[data-key="clear"]']
+    for orientation, size in KIOSK_SIZES.items():
+        page.set_viewport_size(size)
+        expect_on_screen(page, "#id_number", "#id-error", *keys, "#identify-next", "#back")
+        # nothing is cut at the side either
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), orientation
+    shoot(page, f"identify-error-large-text-{lang}")
