@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tests.helpers import WANG_DASHAN, ZHAO_MIN
 
 from .axe import Audit
-from .steps import identify, scripts_ready, tap_number, url_is, wallet_url
+from .steps import identify, scripts_ready, tap_number, translated, url_is, wallet_url
 
 pytestmark = pytest.mark.browser
 
@@ -58,9 +58,12 @@ def hide_idle_warning(page) -> None:
 @pytest.mark.parametrize(("lang", "large"), COMBINATIONS, ids=[f"{l}-{'large' if g else 'normal'}" for l, g in COMBINATIONS])
 def test_every_screen_of_the_journey_passes_axe(kiosk, page, phone, lang, large):
     audit = Audit()
+    titles: dict[str, str] = {}
 
     def check(screen: str, on=page) -> None:
         audit.check(on, f"{screen} [{lang}, {'large' if large else 'normal'} text]")
+        if on is page:
+            titles[screen] = page.title()
 
     begin(page, kiosk, lang, large, check)
     check("identify")
@@ -118,6 +121,12 @@ def test_every_screen_of_the_journey_passes_axe(kiosk, page, phone, lang, large)
     expect(page.locator("#nothing-due")).to_be_visible()
     check("nothing to pay")
     audit.expect_none()
+    # each screen has its own title, and each title says whose service this is
+    brand = translated(kiosk.app, lang, "Social insurance self-service")
+    assert all(title.endswith(brand) for title in titles.values()), titles
+    screens = {screen: title for screen, title in titles.items() if "identify" not in screen or screen == "identify"}
+    screens.pop("idle warning")  # the dialog is over the dues screen, whose title stays
+    assert len(set(screens.values())) == len(screens), titles
 
 
 def test_the_sandbox_wallet_passes_axe_in_both_languages_and_text_sizes(live_server, page, phone):

@@ -90,6 +90,11 @@ def test_a_citizen_pays_by_phone_and_the_kiosk_moves_on_to_the_receipt_by_itself
     assert receipt_number
     expect(page.locator("#receipt-number-screen")).to_have_text(receipt_number)
     expect(page.locator("#receipt-total")).to_have_text(everything)
+    # the amount paid, big, outside the receipt's small print; said as the screen arrives (audit of issue 7, item 6)
+    amount = page.locator('[role="status"] #paid-amount')
+    expect(amount).to_have_text(everything)
+    assert amount.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 44
+    expect(page).to_have_title(re.compile("^缴费成功 · "))
     shoot(page, "receipt")
 
     # done: the attract screen, and Back does not bring the citizen's details back

@@ -72,11 +72,13 @@ def test_six_items_keep_the_total_pay_and_back_on_the_screen_in_every_orientatio
     expect(page.locator("#receipt-total")).to_have_text(everything)
     for size in KIOSK_SIZES.values():
         page.set_viewport_size(size)
-        expect_on_screen(page, "#receipt-number-screen", "#done", "#print-again")
+        expect_on_screen(page, "#paid-amount", "#receipt-number-screen", "#done", "#print-again")
+    expect(page.locator("#paid-amount")).to_have_text(everything)
+    assert page.locator("#paid-amount").evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 56  # large text: bigger still
     shoot(page, "receipt-six-items-large-text")
     page.locator("#toggle-text-size").click()
     expect(page.locator("body")).not_to_have_class(LARGE_TEXT)
     for size in KIOSK_SIZES.values():
         page.set_viewport_size(size)
-        expect_on_screen(page, "#receipt-number-screen", "#done", "#print-again")
+        expect_on_screen(page, "#paid-amount", "#receipt-number-screen", "#done", "#print-again")
     shoot(page, "receipt-six-items")
