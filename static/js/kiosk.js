@@ -128,6 +128,30 @@
     countdown.textContent = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
   }, 1000);
 
+  // "More below": while the page goes on past the screen's bottom edge (a long list), say so; at the
+  // bottom it goes. A tap scrolls down most of a screen. It sits above a checkout bar kept at the bottom.
+  var more = document.getElementById("more-below");
+  function placeMoreBelow() {
+    var hidden = document.documentElement.scrollHeight - (window.scrollY + window.innerHeight) <= 8;
+    var bar = document.getElementById("checkout-bar");
+    var inset = 0;
+    if (bar) {
+      var box = bar.getBoundingClientRect();
+      if (box.bottom >= window.innerHeight - 1 && box.top > window.innerHeight / 2) inset = box.height;
+    }
+    more.style.bottom = (inset + 16) + "px";
+    more.hidden = hidden;
+  }
+  if (more) {
+    more.addEventListener("click", function () {
+      window.scrollBy({ top: Math.round(window.innerHeight * 0.6), behavior: "smooth" });
+    });
+    ["scroll", "resize", "load"].forEach(function (name) { window.addEventListener(name, placeMoreBelow, { passive: true }); });
+    document.addEventListener("htmx:afterSettle", placeMoreBelow);
+    new ResizeObserver(placeMoreBelow).observe(document.body);
+    placeMoreBelow();
+  }
+
   if (body.dataset.autoPrint) window.addEventListener("load", function () { window.print(); });
 
   // Idle: a warning with Continue, then the server destroys the session and the attract screen returns.

@@ -78,7 +78,7 @@ def test_a_slow_but_active_citizen_is_not_logged_out_while_typing(live_server, p
         page.locator(f'[data-key="{key}"]').click()
         page.wait_for_timeout(1_000)
     expect(page.locator("#idle-dialog")).to_be_hidden()
-    page.locator("#id_number").press_sequentially(rest)
+    page.locator("#id_number").press_sequentially(rest, delay=120)  # a person's pace: a burst would be a card read, replacing the field
     page.locator("#identify-next").click()
     expect(page).to_have_url(url_is(kiosk, "/person"))
     expect(page.locator("#masked-name")).to_have_text("赵*")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers import ZHAO_MIN
+from tests.helpers import CHEN_JIANGUO, ZHAO_MIN
 
 from .steps import KIOSK_SIZES, identify, start, url_is, wallet_url
 from .test_long_lists import LARGE_TEXT
@@ -34,10 +34,26 @@ SPLIT_WORDS = """words => {
 }"""
 
 
+# what a word that may not break pushes out: the page sideways, or a box out of its column
+OVERFLOWS = """() => {
+  const out = [];
+  if (document.documentElement.scrollWidth > innerWidth) out.push("the page is wider than the screen");
+  for (const e of document.querySelectorAll("main *")) {
+    if (!e.getClientRects().length || getComputedStyle(e).position === "fixed") continue;
+    let holder = e.parentElement;
+    while (getComputedStyle(holder).display === "contents") holder = holder.parentElement;
+    const box = e.getBoundingClientRect(), parent = holder.getBoundingClientRect();
+    if (box.right > parent.right + 1 && !["INPUT", "svg"].includes(e.tagName) && !e.closest("svg"))
+      out.push(e.tagName + "#" + e.id + "." + e.className + " sticks out of its box by " + Math.round(box.right - parent.right) + " px");
+  }
+  return out;
+}"""
+
+
 def split_words(page, screen: str, problems: list[str]) -> None:
     for orientation, size in KIOSK_SIZES.items():
         page.set_viewport_size(size)
-        for found in page.evaluate(SPLIT_WORDS, WORDS):
+        for found in page.evaluate(SPLIT_WORDS, WORDS) + page.evaluate(OVERFLOWS):
             problems.append(f"{screen}, {orientation}: {found}")
     page.set_viewport_size(KIOSK_SIZES["portrait"])
 
@@ -60,6 +76,13 @@ def test_no_chinese_word_is_split_across_lines(kiosk, page, phone, large):
     page.locator("#confirm-person").click()
     expect(page).to_have_url(url_is(kiosk, "/dues"))
     split_words(page, "dues", problems)
+    page.locator("#not-me").click()
+    identify(page, kiosk, CHEN_JIANGUO)  # the longest scheme names, six items
+    page.locator("#confirm-person").click()
+    split_words(page, "dues, six items", problems)
+    page.locator("#not-me").click()
+    identify(page, kiosk, ZHAO_MIN)
+    page.locator("#confirm-person").click()
     page.locator("#pay-button").click()
     url = wallet_url(page, kiosk)
     split_words(page, "QR codes", problems)
