@@ -4,7 +4,6 @@ arrears and open payment windows exist whenever the demo is created."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 from sqlalchemy import select
@@ -12,9 +11,10 @@ from sqlalchemy import select
 from .domain.clock import local_today, utcnow
 from .domain.idnumber import mask_id_number, parse_resident_id
 from .domain.orders import OrderStatus, Source
-from .models import Enrolment, PaymentAttempt, PaymentOrder, PaymentOrderItem, Person, PremiumRuleRow, Region
+from .models import Enrolment, PaymentAttempt, PaymentOrder, PaymentOrderItem, Person, Region
 from .services.dues import due_lines
 from .services.people import id_digest
+from .services.rules import read_rule_files, store_rule_file
 from .services.settlement import record_payment
 from .services.uow import UnitOfWork
 from .services.visits import terminal_id
@@ -43,25 +43,19 @@ def _months_before(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def load_rules(session, region: Region) -> None:
-    data = json.loads(RULES_FILE.read_text(encoding="utf-8"))
-    for rule in data["rules"]:
-        values = dict(rule, valid_from=dt.date.fromisoformat(rule["valid_from"]))
-        session.add(PremiumRuleRow(region_id=region.id, **values))
-
-
 def seed(uow: UnitOfWork, digest_key: str, terminal_code: str) -> bool:
-    """Create the demo data unless it is there already. Returns whether anything was created."""
-    data = json.loads(RULES_FILE.read_text(encoding="utf-8"))
+    """Load the demo region's rule file (as `flask rules load` does: a changed file adds a rule
+    version, the same file changes nothing) and create the demo people unless they are there
+    already. Returns whether people were created."""
+    rule_file = read_rule_files([RULES_FILE])[0]
     today = local_today(utcnow())
     with uow:
         session = uow.session
-        if session.scalar(select(Region).where(Region.code == data["region"]["code"])):
+        store_rule_file(session, rule_file)
+        region = session.scalar(select(Region).where(Region.code == rule_file.region.code))
+        if session.scalar(select(Person.id).where(Person.region_id == region.id).limit(1)) is not None:
+            uow.commit()
             return False
-        region = Region(**data["region"])
-        session.add(region)
-        session.flush()
-        load_rules(session, region)
         paid_orders = []
         for number, name, category, enrolments, paid in PEOPLE:
             resident = parse_resident_id(number, today)
@@ -72,7 +66,7 @@ def seed(uow: UnitOfWork, digest_key: str, terminal_code: str) -> bool:
             session.add(person)
             if paid:
                 session.flush()
-                paid_orders.append(_counter_order(session, person, terminal_id(session, terminal_code), today))
+                paid_orders.append(_counter_order(session, person, terminal_id(session, terminal_code, region.code), today))
         uow.commit()
     for attempt_id, total in paid_orders:
         record_payment(uow, attempt_id, trade_no=f"DEMO-CASH-{attempt_id}", amount_fen=total, source=Source.STAFF)
@@ -81,7 +75,7 @@ def seed(uow: UnitOfWork, digest_key: str, terminal_code: str) -> bool:
 
 def _counter_order(session, person: Person, terminal: int, today: dt.date) -> tuple[int, int]:
     """A person who paid at the counter last week: their order's attempt, recorded as paid by the caller."""
-    lines = [line for line in due_lines(session, person, today) if line.payable]
+    lines = [line for line in due_lines(session, person, today, terminal_id=terminal) if line.payable]
     now = utcnow()
     total = sum(line.amount_fen for line in lines)
     order = PaymentOrder(idempotency_key=f"demo-{person.id}", person_id=person.id, terminal_id=terminal,

@@ -19,7 +19,10 @@ class Region(db.Model):
 
 
 class PremiumRuleRow(db.Model):
-    """A premium rule as data; ``services.dues`` turns rows into ``domain.premiums.PremiumRule``."""
+    """A premium rule as data, loaded from a rule file (``services.rules``); ``services.dues``
+    turns rows into ``domain.premiums.PremiumRule``. A row never changes once written: a bill
+    refers to the row that priced it. Reloading a changed file retires rows (``active`` false)
+    and adds new ones; only active rows price new bills."""
 
     __tablename__ = "premium_rule"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,10 +36,21 @@ class PremiumRuleRow(db.Model):
     base_cap_fen: Mapped[int] = mapped_column(Integer, default=0)
     late_fee_per_10000_per_day: Mapped[int] = mapped_column(Integer, default=0)
     rounding: Mapped[str] = mapped_column(String(8), default="fen")
-    window_opens_months_before: Mapped[int] = mapped_column(Integer, default=4)
-    window_closes_months_after: Mapped[int] = mapped_column(Integer, default=0)
+    window_opens: Mapped[str] = mapped_column(String(5), default="09-01")
+    window_opens_year: Mapped[int] = mapped_column(Integer, default=-1)
+    window_closes: Mapped[str] = mapped_column(String(5), default="12-31")
+    window_closes_year: Mapped[int] = mapped_column(Integer, default=-1)
     max_arrears_months: Mapped[int] = mapped_column(Integer, default=24)
     subsidy_percent: Mapped[dict] = mapped_column(JSON, default=dict)
+    waiting_months: Mapped[int] = mapped_column(Integer, default=3)
+    waiting_months_per_gap_year: Mapped[int] = mapped_column(Integer, default=1)
+    employer_rate_per_10000: Mapped[int] = mapped_column(Integer, default=0)
+    supplementary_rate_per_10000: Mapped[int] = mapped_column(Integer, default=0)
+    minimum_years: Mapped[int] = mapped_column(Integer, default=15)
+    version: Mapped[str] = mapped_column(String(40), default="")  # the file's `version`, else its checksum
+    source: Mapped[str] = mapped_column(String(200), default="")  # the file it came from
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Person(db.Model):
@@ -62,6 +76,7 @@ class Enrolment(db.Model):
     start_date: Mapped[dt.date] = mapped_column(Date)
     end_date: Mapped[dt.date | None] = mapped_column(Date)
     base_fen: Mapped[int | None] = mapped_column(Integer)
+    gap_years: Mapped[int] = mapped_column(Integer, default=0)  # annual schemes: years uninsured before (late enrolment)
     person: Mapped[Person] = relationship(back_populates="enrolments")
     __table_args__ = (UniqueConstraint("person_id", "scheme", "start_date"),)
 
@@ -78,7 +93,10 @@ class Bill(db.Model):
     principal_fen: Mapped[int] = mapped_column(Integer)
     subsidy_fen: Mapped[int] = mapped_column(Integer, default=0)
     late_fee_per_10000_per_day: Mapped[int] = mapped_column(Integer, default=0)
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("premium_rule.id"))  # the rule version that priced it
+    waiting_months: Mapped[int] = mapped_column(Integer, default=0)  # late enrolment: months before benefits start
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    rule: Mapped[PremiumRuleRow | None] = relationship()
     __table_args__ = (
         UniqueConstraint("person_id", "scheme", "period_start", name="uq_bill_period"),
         CheckConstraint("principal_fen >= 0 AND subsidy_fen >= 0 AND subsidy_fen <= principal_fen", name="ck_bill_amounts"),
@@ -90,6 +108,8 @@ class Terminal(db.Model):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     location: Mapped[str] = mapped_column(String(200), default="")
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))  # whose rules price its dues
+    region: Mapped[Region | None] = relationship()
 
 
 class PaymentOrder(db.Model):

@@ -29,6 +29,7 @@ def training_env(tmp_path) -> dict[str, str]:
         "KIOSK_PUBLIC_BASE_URL": PUBLIC,
         "KIOSK_TRAINING_MODE": "on",
         "KIOSK_SANDBOX_NOTIFY": "off",
+        "KIOSK_TERMINAL_REGION": "110105",
     }
 
 

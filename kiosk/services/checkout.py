@@ -112,7 +112,7 @@ def present_dues(uow: UnitOfWork, visit_id: int, today: dt.date, settings: Check
 
     def work(session):
         visit = session.get(Visit, visit_id)
-        return due_lines(session, visit.person, today, may_take), new_checkout_key(session, visit)
+        return due_lines(session, visit.person, today, may_take, terminal_id=visit.terminal_id), new_checkout_key(session, visit)
 
     # the screen shows what this transaction read and froze: no need to read it all again
     return uow.run(work, keep_loaded=True)
@@ -368,7 +368,8 @@ def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, pr
     if _rounds_made(session, visit.person_id, visit.terminal_id, now - settings.order_window) >= settings.orders_per_person:
         raise CheckoutError("too_many_orders")
     may_take = take_over_rule(settings, now)
-    lines = {line.bill.id: line for line in due_lines(session, visit.person, local_today(now), may_take)}
+    lines = {line.bill.id: line for line in due_lines(session, visit.person, local_today(now), may_take,
+                                                       terminal_id=visit.terminal_id)}
     chosen = [lines.get(bill_id) for bill_id in dict.fromkeys(bill_ids)]
     if any(line is None or not line.payable for line in chosen):
         # a racing tap with the same key may have made the order (and taken the bills) since we looked

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain.clock import utcnow
-from ..models import Terminal, Visit
+from ..models import Region, Terminal, Visit
 from .uow import UnitOfWork
 
 # a visit seen within this long is not written again: the poller asks every second
@@ -22,28 +22,34 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def terminal_id(session: Session, code: str) -> int:
-    """The terminal with this code, registered on first use (until the terminal registry lands)."""
-    found = session.scalar(select(Terminal.id).where(Terminal.code == code))
+def terminal_id(session: Session, code: str, region_code: str | None = None) -> int:
+    """The terminal with this code, registered on first use (until the terminal registry lands).
+    With ``region_code`` (the setting KIOSK_TERMINAL_REGION) it stands in that region, whose
+    rules price its dues; a region not loaded yet (`flask rules load`) leaves it as it was."""
+    found = session.execute(select(Terminal.id, Terminal.region_id).where(Terminal.code == code)).first()
+    region_id = session.scalar(select(Region.id).where(Region.code == region_code)) if region_code else None
     if found is not None:
-        return found
+        if region_id is not None and found.region_id != region_id:
+            session.execute(update(Terminal).where(Terminal.id == found.id).values(region_id=region_id)
+                            .execution_options(synchronize_session=False))
+        return found.id
     try:
         with session.begin_nested():
-            terminal = Terminal(code=code, name=code)
+            terminal = Terminal(code=code, name=code, region_id=region_id)
             session.add(terminal)
         return terminal.id
     except IntegrityError:
         return session.scalar(select(Terminal.id).where(Terminal.code == code))
 
 
-def start_visit(uow: UnitOfWork, terminal_code: str, old_token: str | None = None) -> str:
+def start_visit(uow: UnitOfWork, terminal_code: str, old_token: str | None = None, region_code: str | None = None) -> str:
     """A new visit; the previous one on this browser, if any, is destroyed in the same transaction."""
     token = secrets.token_urlsafe(32)
 
     def work(session):
         if old_token:
             session.execute(delete(Visit).where(Visit.token_digest == token_digest(old_token)))
-        session.add(Visit(token_digest=token_digest(token), terminal_id=terminal_id(session, terminal_code)))
+        session.add(Visit(token_digest=token_digest(token), terminal_id=terminal_id(session, terminal_code, region_code)))
 
     uow.run(work)
     return token

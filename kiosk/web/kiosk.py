@@ -79,7 +79,8 @@ def attract():
 
 @bp.post("/start")
 def start():
-    session["visit"] = visits.start_visit(uow(), current_app.config["TERMINAL_CODE"], session.get("visit"))
+    session["visit"] = visits.start_visit(uow(), current_app.config["TERMINAL_CODE"], session.get("visit"),
+                                          current_app.config.get("TERMINAL_REGION"))
     return go("kiosk.identify")
 
 
