@@ -6,7 +6,7 @@ import functools
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, make_response, redirect, request, session, url_for
-from flask_babel import format_datetime
+from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 
@@ -15,7 +15,7 @@ from ..domain.idnumber import InvalidIdNumber, parse_resident_id
 from ..domain.orders import OrderStatus, Source
 from ..domain.premiums import Category
 from ..services import checkout, receipts, visits
-from ..services.dues import freeze_dues, schemes_of, total_of
+from ..services.dues import freeze_dues, schemes_of, total_of, window_notice
 from ..services.people import find_person
 from . import go, limits, render, uow
 from ..payments import payments
@@ -148,8 +148,10 @@ def _dues_context(selected: list[int] | None = None, error=None):
     chosen = {line.bill.id for line in payable} if selected is None else set(selected)
     form = PayForm(formdata=None, key=key)
     employer_only = [scheme for scheme in schemes_of(person) if not scheme.payable_at_kiosk]
+    window = window_notice(uow().session, person, today, g.visit.terminal_id)
     return dict(person=person, lines=lines, payable=payable, chosen=chosen, total_fen=total_of(lines, chosen), form=form,
-                error=error, employer_only=employer_only, today=today)
+                error=error, employer_only=employer_only, today=today, window=window,
+                window_dates=(format_date(window.opens, "long"), format_date(window.closes, "long")) if window else None)
 
 
 @bp.get("/dues")
@@ -168,7 +170,8 @@ def dues_total():
     if not form.validate_on_submit():  # a bill id that is not a number
         return go("kiosk.dues")
     now = utcnow()
-    lines = freeze_dues(uow(), g.visit.person_id, local_today(now), checkout.take_over_rule(_settings(), now))
+    lines = freeze_dues(uow(), g.visit.person_id, local_today(now), checkout.take_over_rule(_settings(), now),
+                        g.visit.terminal_id)
     return render("kiosk/_total.html", total_fen=total_of(lines, form.bills.data or []), out_of_band=True)
 
 
