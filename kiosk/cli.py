@@ -7,6 +7,7 @@ import time
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from .extensions import db, migrate
 from .services.uow import UnitOfWork
@@ -85,7 +86,7 @@ def register_commands(app: Flask) -> None:
         created = seed(UnitOfWork(db.session), current_app.config["ID_DIGEST_KEY"], current_app.config["TERMINAL_CODE"])
         click.echo("demo data created" if created else "demo data already there")
 
-    rules_group = click.Group("rules", help="Premium rules: load the files of config/rules/, show what is in force.")
+    rules_group = AppGroup("rules", help="Premium rules: load the files of config/rules/, show what is in force.")
     app.cli.add_command(rules_group)
 
     @rules_group.command("load")
