@@ -90,7 +90,8 @@ def read_rule_files(paths: list[Path]) -> list[RuleFile]:
 def store_rule_file(session: Session, rule_file: RuleFile) -> FileReport:
     """Make the region's active rules the file's (see the module's docstring), in ``session``."""
     info = rule_file.region
-    region = session.scalar(select(Region).where(Region.code == info.code))
+    # locked: two loads of one region at once would both add the rules the other is adding
+    region = session.scalar(select(Region).where(Region.code == info.code).with_for_update())
     created = region is None
     if created:
         region = Region(code=info.code, name=info.name, agency_name=info.agency_name)

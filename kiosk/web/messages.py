@@ -44,4 +44,5 @@ CATEGORIES = {
     Category.STANDARD: "",
     Category.MINIMUM_LIVING: _l("Minimum living guarantee: the government pays part of your premium"),
     Category.EXTREME_POVERTY: _l("Extreme poverty support: the government pays your premium"),
+    Category.ORPHAN: _l("Orphan support: the government pays your premium"),
 }
