@@ -202,3 +202,27 @@ def test_a_later_batch_revision_keeps_partial_indexes_rows_and_references_on_sql
         assert schema_differences(connection) == []
         assert connection.exec_driver_sql("SELECT count(*) FROM payment_order_item WHERE live AND settled").scalar() == 1
         assert connection.exec_driver_sql("SELECT count(*) FROM payment_event WHERE order_id IS NOT NULL").scalar() == 1
+
+
+def test_0006_turns_windows_in_months_into_dates_of_the_coverage_year_and_back(unmigrated_app):
+    run_migrations(unmigrated_app, revision="0005")
+    with unmigrated_app.app_context(), db.engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO region (id, code, name, agency_name) VALUES (1, '110105', 'R', 'A')"))
+        for rule_id, before, after in ((1, 4, 0), (2, 4, 8), (3, 3, 12)):
+            connection.execute(sa.text(
+                "INSERT INTO premium_rule (id, region_id, scheme, valid_from, flat_fen, rate_per_10000, base_floor_fen, "
+                "base_cap_fen, late_fee_per_10000_per_day, rounding, window_opens_months_before, window_closes_months_after, "
+                "max_arrears_months, subsidy_percent) VALUES (:id, 1, 'resident_medical', '2024-01-01', 40000, 0, 0, 0, 0, "
+                "'fen', :before, :after, 24, '{}')"), {"id": rule_id, "before": before, "after": after})
+    run_migrations(unmigrated_app, revision="0006")
+    with unmigrated_app.app_context(), db.engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT id, window_opens, window_opens_year, window_closes, window_closes_year, "
+                                          "active, version FROM premium_rule ORDER BY id")).all()
+        assert [tuple(row[:5]) for row in rows] == [(1, "09-01", -1, "12-31", -1), (2, "09-01", -1, "08-31", 0),
+                                                    (3, "10-01", -1, "12-31", 0)]
+        assert all(row[5] and row[6] == "before-0006" for row in rows)
+    run_migrations(unmigrated_app, "downgrade", "0005")
+    with unmigrated_app.app_context(), db.engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT window_opens_months_before, window_closes_months_after FROM premium_rule "
+                                          "ORDER BY id")).all()
+        assert [tuple(row) for row in rows] == [(4, 0), (4, 8), (3, 12)]
