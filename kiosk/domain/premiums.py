@@ -65,6 +65,9 @@ class PremiumRule:
     window_closes_months_after: int = 0  # annual: months into the coverage year still payable
     max_arrears_months: int = 24  # monthly: how far back overdue months may be made up
     subsidy_percent: dict[str, int] = field(default_factory=dict)
+    employer_rate_per_10000: int = 0  # employee medical: the employer's rate (``rate_per_10000`` is the individual's)
+    supplementary_rate_per_10000: int = 0  # employee medical: the employer-only supplementary insurance
+    minimum_years: int = 15  # pension: contribution years needed for a monthly pension
 
     def applies_to(self, period_start: dt.date) -> bool:
         return self.valid_from <= period_start and (self.valid_to is None or period_start <= self.valid_to)

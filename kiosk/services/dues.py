@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.premiums import Category, Due, Enrolment, PremiumRule, Scheme, dues_for, late_fee
 from ..models import Bill, PaymentOrder, PaymentOrderItem, Person, PremiumRuleRow
+from .enrolments import enrolments_of
 from .uow import UnitOfWork
 
 
@@ -105,7 +106,7 @@ TakeOverRule = Callable[[Session, PaymentOrder], bool]
 def due_lines(session: Session, person: Person, today: dt.date, may_take: TakeOverRule | None = None) -> list[DueLine]:
     """What ``person`` may pay on ``today``; bills seen for the first time are frozen (written).
     A bill held by an order that ``may_take`` allows to be taken over is shown payable."""
-    enrolments = [Enrolment(Scheme(e.scheme), e.start_date, e.end_date, e.base_fen) for e in person.enrolments]
+    enrolments = enrolments_of(session, person)  # cut at the person's changes of chosen base
     dues = dues_for(enrolments, rules_for(session, person.region_id), Category(person.category), today,
                     _paid_periods(session, person.id))
     bills = _bills_for(session, person.id, dues)
