@@ -5,6 +5,8 @@ import datetime as dt
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from kiosk.domain.premiums import PremiumRule, Scheme
@@ -196,3 +198,26 @@ def test_the_base_change_refuses_a_post_without_a_person(demo, client):
     before = counts(demo)
     response = journey.post("/contribution-base/confirm", {"base": "6000", "enrolments": ["1"]})
     assert response.status_code in (302, 303) and counts(demo) == before
+
+
+FUZZ = settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def test_any_text_in_the_calculator_and_base_fields_is_answered_below_500_and_writes_nothing(demo, client):
+    journey = Journey(client)
+    journey.identify(ZHAO_MIN)
+    ids = enrolment_ids(journey.get("/contribution-base").text)
+
+    @FUZZ
+    @given(st.text(max_size=40), st.sampled_from(["flexible_medical", "flexible_pension", "resident_medical", "", "x"]),
+           st.sampled_from(["/calculator", "/contribution-base/preview", "/contribution-base/confirm"]), st.booleans())
+    def probe(text, scheme, url, htmx):
+        before = counts(demo)
+        data = {"scheme": scheme, "amount": text} if url == "/calculator" else {"base": text, "enrolments": ids}
+        response = journey.post(url, data, htmx=htmx)
+        assert response.status_code < 500
+        if url.endswith("confirm") and response.status_code in (303, 204):
+            return  # a valid base was saved: that is what confirm is for
+        assert counts(demo) == before
+
+    probe()
