@@ -221,3 +221,17 @@ def test_any_text_in_the_calculator_and_base_fields_is_answered_below_500_and_wr
         assert counts(demo) == before
 
     probe()
+
+
+def test_both_screens_speak_chinese_first_and_english_after_the_toggle(demo, client):
+    journey = Journey(client)
+    assert "缴费计算器" in journey.get("/calculator").text
+    assert "自选月缴费基数（元）" in journey.post("/calculator", {"scheme": "flexible_medical", "amount": "3000"}).text
+    journey.identify(CHEN_JIANGUO)
+    person = journey.get("/person").text
+    assert "累计缴费年限" in person and "距最低缴费年限 15 年还差 4 年 2 个月" in person
+    page = journey.get("/contribution-base").text
+    assert "调整我的缴费基数" in page and "新的缴费基数从" in page
+    journey.post("/preferences/language", {"next": "/contribution-base"})
+    assert "Change my contribution base" in journey.get("/contribution-base").text
+    assert "Contribution calculator" in journey.get("/calculator").text
