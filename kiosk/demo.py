@@ -11,7 +11,7 @@ from sqlalchemy import select
 from .domain.clock import local_today, utcnow
 from .domain.idnumber import mask_id_number, parse_resident_id
 from .domain.orders import OrderStatus, Source
-from .models import Enrolment, PaymentAttempt, PaymentOrder, PaymentOrderItem, Person, Region
+from .models import ContributionHistory, Enrolment, PaymentAttempt, PaymentOrder, PaymentOrderItem, Person, Region
 from .services.dues import due_lines
 from .services.people import id_digest
 from .services.rules import read_rule_files, store_rule_file
@@ -37,6 +37,14 @@ PEOPLE = [
     ("110105530101123", "钱永福", "standard", [("resident_medical", 120, None)], False),
 ]
 
+# contribution months from before this system, by ID number: (scheme, months)
+HISTORY = {
+    "11010519900307013X": [("resident_medical", 36)],
+    "110105197602030552": [("flexible_medical", 60), ("flexible_pension", 130)],  # 11 years short of 15: a top-up
+    "110105199204180669": [("employee_medical", 60)],
+    "110105198105120834": [("flexible_pension", 190)],  # past the 15-year minimum
+}
+
 
 def _months_before(day: dt.date, months: int) -> dt.date:
     index = day.year * 12 + day.month - 1 - months
@@ -56,7 +64,7 @@ def seed(uow: UnitOfWork, digest_key: str, terminal_code: str) -> bool:
         if session.scalar(select(Person.id).where(Person.region_id == region.id).limit(1)) is not None:
             uow.commit()
             return False
-        paid_orders = []
+        paid_orders, histories = [], []
         for number, name, category, enrolments, paid in PEOPLE:
             resident = parse_resident_id(number, today)
             person = Person(id_digest=id_digest(resident.number, digest_key), id_masked=mask_id_number(resident.number),
@@ -64,9 +72,12 @@ def seed(uow: UnitOfWork, digest_key: str, terminal_code: str) -> bool:
             person.enrolments = [Enrolment(scheme=scheme, start_date=_months_before(today, months), base_fen=base)
                                  for scheme, months, base in enrolments]
             session.add(person)
+            histories += [(person, scheme, months) for scheme, months in HISTORY.get(number, [])]
             if paid:
                 session.flush()
                 paid_orders.append(_counter_order(session, person, terminal_id(session, terminal_code, region.code), today))
+        session.flush()
+        session.add_all(ContributionHistory(person_id=person.id, scheme=scheme, months=months) for person, scheme, months in histories)
         uow.commit()
     for attempt_id, total in paid_orders:
         record_payment(uow, attempt_id, trade_no=f"DEMO-CASH-{attempt_id}", amount_fen=total, source=Source.STAFF)

@@ -341,3 +341,36 @@ class SandboxRefund(db.Model):
     amount_fen: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class BaseChange(db.Model):
+    """A flexible-employment enrolment's chosen base, changed at a terminal: in force for the
+    periods from ``effective_month`` on (always after the month it was made in, so that no
+    bill frozen already is ever priced again). A second change for the same month replaces
+    the first."""
+
+    __tablename__ = "base_change"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id"), index=True)
+    effective_month: Mapped[dt.date] = mapped_column(Date)
+    base_fen: Mapped[int] = mapped_column(Integer)
+    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminal.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("enrolment_id", "effective_month", name="uq_base_change_month"),
+        CheckConstraint("base_fen > 0", name="ck_base_change_positive"),
+    )
+
+
+class ContributionHistory(db.Model):
+    """Contribution months of a scheme from before this system (transferred records)."""
+
+    __tablename__ = "contribution_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"), index=True)
+    scheme: Mapped[str] = mapped_column(String(40))
+    months: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (
+        UniqueConstraint("person_id", "scheme", name="uq_contribution_history_scheme"),
+        CheckConstraint("months >= 0", name="ck_contribution_history_months"),
+    )

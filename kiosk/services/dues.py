@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.premiums import Category, Due, Enrolment, PremiumRule, Scheme, dues_for, late_fee, next_window
 from ..models import Bill, PaymentOrder, PaymentOrderItem, Person, PremiumRuleRow, Terminal
+from .enrolments import enrolments_of
 from .uow import UnitOfWork
 
 
@@ -54,10 +55,6 @@ def pricing_region(session: Session, person: Person, terminal_id: int | None) ->
         if region_id is not None:
             return region_id
     return person.region_id
-
-
-def _enrolments(person: Person) -> list[Enrolment]:
-    return [Enrolment(Scheme(e.scheme), e.start_date, e.end_date, e.base_fen, e.gap_years or 0) for e in person.enrolments]
 
 
 def schemes_of(person: Person) -> list[Scheme]:
@@ -117,7 +114,7 @@ def due_lines(session: Session, person: Person, today: dt.date, may_take: TakeOv
     ``pricing_region``); bills seen for the first time are frozen (written), naming the rule that
     priced them. A bill held by an order that ``may_take`` allows to be taken over is shown payable."""
     rules = rules_for(session, pricing_region(session, person, terminal_id))
-    dues = dues_for(_enrolments(person), rules, Category(person.category), today, _paid_periods(session, person.id))
+    dues = dues_for(enrolments_of(session, person), rules, Category(person.category), today, _paid_periods(session, person.id))
     bills = _bills_for(session, person.id, dues)
     holders = {bill_id: order for bill_id, order in session.execute(
         select(PaymentOrderItem.bill_id, PaymentOrder).join(PaymentOrder, PaymentOrder.id == PaymentOrderItem.order_id)
@@ -145,5 +142,5 @@ class WindowNotice:
 
 def window_notice(session: Session, person: Person, today: dt.date, terminal_id: int | None = None) -> WindowNotice | None:
     """When the person's annual scheme can next be paid, if its window is shut today (read only)."""
-    found = next_window(_enrolments(person), rules_for(session, pricing_region(session, person, terminal_id)), today)
+    found = next_window(enrolments_of(session, person), rules_for(session, pricing_region(session, person, terminal_id)), today)
     return WindowNotice(*found) if found else None

@@ -13,8 +13,10 @@ from flask_limiter import RateLimitExceeded
 from ..domain.clock import local_today, to_local, utcnow
 from ..domain.idnumber import InvalidIdNumber, parse_resident_id
 from ..domain.orders import OrderStatus, Source
+from ..domain.contributions import FLEXIBLE
 from ..domain.premiums import Category
 from ..services import checkout, receipts, visits
+from ..services.contributions import contribution_record
 from ..services.dues import freeze_dues, schemes_of, total_of, window_notice
 from ..services.people import find_person
 from . import go, limits, render, uow
@@ -123,7 +125,9 @@ def look_ups_limited(error):
 def person():
     person = g.visit.person
     return render("kiosk/person.html", person=person, schemes=schemes_of(person),
-                  category_note=CATEGORIES[Category(person.category)], form=ActionForm())
+                  category_note=CATEGORIES[Category(person.category)], form=ActionForm(),
+                  record=contribution_record(uow().session, person, local_today(utcnow()), g.visit.terminal_id),
+                  base_changeable=any(scheme in FLEXIBLE for scheme in schemes_of(person)))
 
 
 @bp.post("/person/not-me")
