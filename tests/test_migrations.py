@@ -112,7 +112,7 @@ def make_bill_and_orders(count: int):
     bill = models.Bill(person_id=person.id, scheme="medical", period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 1, 31),
                        due_date=dt.date(2026, 1, 31), principal_fen=10000)
     orders = [
-        models.PaymentOrder(idempotency_key=f"key-{n}", person=person, terminal=terminal,
+        models.PaymentOrder(idempotency_key=f"key-{n}", payer=person, terminal=terminal,
                             total_fen=10000, expires_at=dt.datetime(2026, 1, 2))
         for n in range(count)
     ]
@@ -122,7 +122,7 @@ def make_bill_and_orders(count: int):
 
 
 def add_item(order, bill, *, live: bool, settled: bool) -> None:
-    db.session.add(models.PaymentOrderItem(order=order, bill=bill, principal_fen=10000, subsidy_fen=0, late_fee_fen=0,
+    db.session.add(models.PaymentOrderItem(order=order, bill=bill, person_id=bill.person_id, principal_fen=10000, subsidy_fen=0, late_fee_fen=0,
                                            amount_fen=10000, live=live, settled=settled))
     db.session.commit()
 
