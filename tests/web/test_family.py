@@ -146,7 +146,7 @@ def test_one_order_and_one_qr_for_the_family_and_a_receipt_per_person(demo, clie
     page = journey.get("/receipt")
     insured = re.findall(r'id="insured-\d">([^<]*)<', page.text)
     assert [re.sub(r"\s+", " ", text) for text in insured] == [
-        "参保人: 黄*强 · 1101**********1510 (缴费人)", "参保人: 黄*兰 · 1101**********2621", "参保人: 黄*涵 · 1101**********1834"]
+        "参保人：黄*强 · 1101**********1510 （缴费人）", "参保人：黄*兰 · 1101**********2621", "参保人：黄*涵 · 1101**********1834"]
     assert page.text.count("小计") == 3
     assert amount_text(page.text, "receipt-total") == f"¥{total / 100:,.2f}"
     private(page.text)
