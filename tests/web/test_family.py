@@ -174,3 +174,21 @@ def test_no_family_screens_without_a_visit_or_during_a_payment(demo, client):
     journey.post("/pay", {"bills": bills, "key": key})
     assert journey.get("/family/add").headers["Location"] == "/payment"
     assert journey.post("/family/add", {"id_number": ZHANG_SAN}).headers["Location"] == "/payment"
+
+
+LOW = {"LOOKUP_LIMIT_PER_VISIT": "3 per minute", "LOOKUP_LIMIT_PER_TERMINAL": "1000 per minute",
+       "NOT_FOUND_LIMIT_PER_VISIT": "1000 per minute", "NOT_FOUND_LIMIT_PER_TERMINAL": "1000 per minute"}
+
+
+@pytest.mark.parametrize("app_config", [LOW])
+def test_adding_a_member_counts_against_the_same_look_up_limits_as_identifying(demo, client):
+    journey = Journey(client)
+    journey.identify(NOT_INSURED)  # one look-up
+    journey.post("/identify", {"id_number": HUANG_ZHIQIANG})  # two
+    assert journey.add_member(HUANG_XIULAN).headers["Location"] == "/dues"  # three
+    page = journey.post("/family/add", {"id_number": HUANG_ZIHAN})
+    assert page.status_code == 429 and "这里尝试的身份证号码过多" in page.text
+    assert 'id="member-heading"' in page.text and 'action="/family/add"' in page.text  # still the member's keypad
+    assert HUANG_ZIHAN not in page.text
+    with demo.app_context():
+        assert db.session.scalar(select(func.count()).select_from(VisitMember)) == 1
