@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain.clock import utcnow
+from ..domain.orders import OrderStatus
 from ..models import MAX_MEMBERS, Person, Terminal, Visit, VisitMember
 from .uow import UnitOfWork
 
@@ -116,8 +117,8 @@ def set_person(uow: UnitOfWork, visit_id: int, person_id: int | None) -> None:
 # payer and five more share one QR code.
 
 class FamilyError(Exception):
-    """Why a member was not added; ``reason`` picks the message: ``is_payer``, ``already_added``,
-    ``too_many`` or ``no_candidate``."""
+    """Why a member was not added or removed; ``reason`` picks the message: ``is_payer``,
+    ``already_added``, ``too_many``, ``no_candidate``, or ``paying`` (the visit's order is open)."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -130,6 +131,8 @@ def persons_of(visit: Visit) -> list[Person]:
 
 
 def _refusal(visit: Visit, person_id: int) -> str | None:
+    if visit.order is not None and not OrderStatus(visit.order.status).finished:
+        return "paying"  # the list of an order being paid does not change
     if person_id == visit.person_id:
         return "is_payer"
     if any(member.person_id == person_id for member in visit.members):
@@ -182,8 +185,8 @@ def confirm_member(uow: UnitOfWork, visit_id: int) -> None:
             taken = {member.position for member in visit.members}
             position = min(set(range(1, MAX_MEMBERS + 1)) - taken)
             session.add(VisitMember(visit_id=visit_id, person_id=person_id, position=position))
-            # the list changed: a Pay tap from the screen before it must not go through
-            visit.candidate_id, visit.checkout_key = None, None
+            _list_changed(visit)
+            visit.candidate_id = None
             session.flush()
             uow.commit()
     except IntegrityError:
@@ -197,11 +200,22 @@ def remove_member(uow: UnitOfWork, visit_id: int, person_id: int) -> bool:
     """Take a member off the visit before paying (the payer cannot be removed: "Not me" does that).
     Returns whether one was removed."""
     with uow:
-        removed = uow.session.execute(delete(VisitMember).where(VisitMember.visit_id == visit_id, VisitMember.person_id == person_id)
-                                      .execution_options(synchronize_session=False)).rowcount
-        if removed:
-            uow.session.execute(update(Visit).where(Visit.id == visit_id).values(checkout_key=None)
-                                .execution_options(synchronize_session=False))
+        visit = uow.session.get(Visit, visit_id)
+        if visit.order is not None and not OrderStatus(visit.order.status).finished:
+            raise FamilyError("paying")
+        member = next((member for member in visit.members if member.person_id == person_id), None)
+        if member is not None:
+            visit.members.remove(member)
+            _list_changed(visit)
         uow.commit()
-    return bool(removed)
+    return member is not None
+
+
+def _list_changed(visit: Visit) -> None:
+    """The persons on the visit changed: a Pay tap from the screen before must not go through
+    (its checkout key is gone), and an order that ended unpaid is not offered a new QR code for
+    the old list (the visit lets go of it; an order still open is never let go of)."""
+    visit.checkout_key = None
+    if visit.order is not None and OrderStatus(visit.order.status).finished:
+        visit.order_id = None
 

@@ -230,6 +230,8 @@ def member_identify_submit():
             try:
                 visits.propose_member(uow(), g.visit.id, person.id)
             except visits.FamilyError as refusal:
+                if refusal.reason == "paying":
+                    return go("kiosk.payment")
                 form.id_number.errors = [FAMILY_ERRORS[refusal.reason]]
             else:
                 return go("kiosk.member_confirm")
@@ -253,8 +255,8 @@ def member_confirm_submit():
     try:
         visits.confirm_member(uow(), g.visit.id)
     except visits.FamilyError as refusal:
-        if refusal.reason == "no_candidate":
-            return go("kiosk.dues")
+        if refusal.reason in ("no_candidate", "paying"):
+            return go("kiosk.dues")  # which sends an open order on to its QR screen
         return _family_refused(refusal.reason)
     return go("kiosk.dues")
 
@@ -270,8 +272,11 @@ def member_cancel():
 @needs_visit()
 def member_remove():
     form = MemberForm()
-    if not _unfinished_order() and form.validate_on_submit() and form.person.data is not None:
-        visits.remove_member(uow(), g.visit.id, form.person.data)
+    if form.validate_on_submit() and form.person.data is not None:
+        try:
+            visits.remove_member(uow(), g.visit.id, form.person.data)
+        except visits.FamilyError:
+            return go("kiosk.payment")  # the list of an order being paid does not change
     return go("kiosk.dues")
 
 

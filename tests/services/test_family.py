@@ -244,3 +244,21 @@ def test_items_always_sum_to_the_order_total_and_insure_persons_on_the_visit(dem
     close(demo, order_id)  # the bills are free again for the next example
     with demo.app_context():
         visits.end_visit(uow(), terminal.token)
+
+
+def test_the_list_of_an_order_being_paid_does_not_change(demo):
+    terminal = family(demo)
+    order_id = terminal.checkout(terminal.family_bills())
+    with demo.app_context():
+        visit_id = terminal._visit().id
+        for change in (lambda: visits.propose_member(uow(), visit_id, person_id(demo, ZHANG_SAN)),
+                       lambda: visits.remove_member(uow(), visit_id, person_id(demo, HUANG_XIULAN))):
+            with pytest.raises(visits.FamilyError) as refused:
+                change()
+            assert refused.value.reason == "paying"
+    assert len(members_of(demo, terminal)) == 2
+    close(demo, order_id)
+    with demo.app_context():
+        assert visits.remove_member(uow(), visit_id, person_id(demo, HUANG_XIULAN))
+        # the closed order's bills are not offered a new QR code for the old list
+        assert terminal._visit().order_id is None

@@ -192,3 +192,13 @@ def test_adding_a_member_counts_against_the_same_look_up_limits_as_identifying(d
     assert HUANG_ZIHAN not in page.text
     with demo.app_context():
         assert db.session.scalar(select(func.count()).select_from(VisitMember)) == 1
+
+
+def test_removing_a_member_during_a_payment_changes_nothing(demo, client):
+    journey = family(client)
+    page, bills, key = journey.dues()
+    remove = re.findall(r'<form id="remove-(\d+)"', page.text)
+    journey.post("/pay", {"bills": bills, "key": key})
+    assert journey.post("/family/remove", {"person": remove[0]}).headers["Location"] == "/payment"
+    with demo.app_context():
+        assert db.session.scalar(select(func.count()).select_from(VisitMember)) == 2
