@@ -401,7 +401,9 @@ def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, pr
     owners = dict(session.execute(select(Bill.id, Bill.person_id).where(Bill.id.in_(set(bill_ids)))).all())
     if any(owners.get(bill_id) not in persons for bill_id in bill_ids):
         raise CheckoutError("stale")
-    if _rounds_made(session, sorted(persons), visit.terminal_id, now - settings.order_window) >= settings.orders_per_person:
+    # the payer and the persons whose bills are chosen (a member with nothing chosen does not count)
+    counted = sorted({visit.person_id, *owners.values()})
+    if _rounds_made(session, counted, visit.terminal_id, now - settings.order_window) >= settings.orders_per_person:
         raise CheckoutError("too_many_orders")
     may_take = take_over_rule(settings, now)
     lines = {line.bill.id: line for line in all_lines(family_lines(session, visit, local_today(now), may_take))}
