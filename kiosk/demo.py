@@ -1,5 +1,5 @@
-"""Demo data: one region with its rules and a dozen insured people, one for each case of
-the journey. The README lists the ID numbers. Dates are relative to today so that
+"""Demo data: one region with its rules and fifteen insured people, one for each case of
+the journey, and a family of three. The README lists the ID numbers. Dates are relative to today so that
 arrears and open payment windows exist whenever the demo is created."""
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ PEOPLE = [
     ("110105196210081057", "郑凯", "standard", [], False),
     ("11010519880808127X", "周强", "standard", [("resident_medical", 24, None)], False),
     ("110105530101123", "钱永福", "standard", [("resident_medical", 120, None)], False),
+    # a family (seed 003): the father pays for all three with one QR code; the grandmother has the
+    # minimum living guarantee (a subsidy), the son is in flexible employment with arrears
+    ("110105197803151510", "黄志强", "standard", [("resident_medical", 30, None)], False),
+    ("110105195004212621", "黄秀兰", "minimum_living", [("resident_medical", 60, None)], False),
+    ("110105200006181834", "黄子涵", "standard", [("flexible_medical", 2, 400000)], False),
 ]
 
 # contribution months from before this system, by ID number: (scheme, months)
@@ -89,9 +94,9 @@ def _counter_order(session, person: Person, terminal: int, today: dt.date) -> tu
     lines = [line for line in due_lines(session, person, today, terminal_id=terminal) if line.payable]
     now = utcnow()
     total = sum(line.amount_fen for line in lines)
-    order = PaymentOrder(idempotency_key=f"demo-{person.id}", person_id=person.id, terminal_id=terminal,
+    order = PaymentOrder(idempotency_key=f"demo-{person.id}", payer_id=person.id, terminal_id=terminal,
                          total_fen=total, expires_at=now, created_at=now,
-                         items=[PaymentOrderItem(bill_id=line.bill.id, principal_fen=line.bill.principal_fen,
+                         items=[PaymentOrderItem(bill_id=line.bill.id, person_id=person.id, principal_fen=line.bill.principal_fen,
                                                  subsidy_fen=line.bill.subsidy_fen, late_fee_fen=line.late_fee_fen,
                                                  amount_fen=line.amount_fen) for line in lines])
     attempt = PaymentAttempt(order=order, provider="counter", out_trade_no=f"DEMO{person.id:06d}", status=OrderStatus.PENDING.value,

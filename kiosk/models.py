@@ -115,6 +115,10 @@ class Terminal(db.Model):
 class PaymentOrder(db.Model):
     """One checkout: the bills a citizen chose, priced once, and who holds them.
 
+    The payer (``payer_id``: the person identified first at the kiosk) need not be insured by
+    any of the bills: each item names its own insured person (``PaymentOrderItem.person_id``),
+    so one order and one QR code can pay for a family.
+
     The money moves in its attempts (``PaymentAttempt``): one provider trade each, a QR code
     each, several side by side when the terminal offers several apps, and a new round of them
     when a QR expired and the citizen asks for another. The first attempt paid wins
@@ -124,7 +128,7 @@ class PaymentOrder(db.Model):
     __tablename__ = "payment_order"
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"), index=True)
+    payer_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"), index=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"))
     total_fen: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -134,7 +138,7 @@ class PaymentOrder(db.Model):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     last_queried_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     paid_attempt_id: Mapped[int | None] = mapped_column(ForeignKey("payment_attempt.id", use_alter=True, name="fk_order_paid_attempt"))
-    person: Mapped[Person] = relationship()
+    payer: Mapped[Person] = relationship()
     terminal: Mapped[Terminal] = relationship()
     items: Mapped[list[PaymentOrderItem]] = relationship(back_populates="order", order_by="PaymentOrderItem.id")
     # loaded with the order: its state is derived from them
@@ -144,8 +148,8 @@ class PaymentOrder(db.Model):
     receipt: Mapped[Receipt | None] = relationship(back_populates="order")
     __table_args__ = (
         CheckConstraint("total_fen > 0", name="ck_order_total_positive"),
-        # the orders one terminal made for a person lately (create_order: the order limit and the take-over grace)
-        Index("ix_payment_order_person_created", "person_id", "created_at"),
+        # the orders one terminal made for a payer lately (create_order: the order limit and the take-over grace)
+        Index("ix_payment_order_payer_created", "payer_id", "created_at"),
     )
 
     @property
@@ -217,6 +221,8 @@ class PaymentOrderItem(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("payment_order.id"), index=True)
     bill_id: Mapped[int] = mapped_column(ForeignKey("bill.id"))
+    # the insured person: the bill's, copied when the order is made (the order's payer may be someone else)
+    person_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"), index=True)
     principal_fen: Mapped[int] = mapped_column(Integer)
     subsidy_fen: Mapped[int] = mapped_column(Integer)
     late_fee_fen: Mapped[int] = mapped_column(Integer)
@@ -225,6 +231,7 @@ class PaymentOrderItem(db.Model):
     settled: Mapped[bool] = mapped_column(Boolean, default=False)
     order: Mapped[PaymentOrder] = relationship(back_populates="items")
     bill: Mapped[Bill] = relationship()
+    person: Mapped[Person] = relationship()
     __table_args__ = (
         Index("uq_item_live_bill", "bill_id", unique=True, sqlite_where=text("live = 1"), postgresql_where=text("live")),
         Index("uq_item_settled_bill", "bill_id", unique=True, sqlite_where=text("settled = 1"), postgresql_where=text("settled")),
@@ -283,13 +290,41 @@ class Visit(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"))
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("insured_person.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("insured_person.id"))  # the payer: identified first
+    # a family member looked up, waiting for the payer to confirm them (``visits.propose_member``)
+    candidate_id: Mapped[int | None] = mapped_column(ForeignKey("insured_person.id"))
     checkout_key: Mapped[str | None] = mapped_column(String(64))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("payment_order.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    person: Mapped[Person | None] = relationship()
+    person: Mapped[Person | None] = relationship(foreign_keys=[person_id])
+    candidate: Mapped[Person | None] = relationship(foreign_keys=[candidate_id])
     order: Mapped[PaymentOrder | None] = relationship()
+    # the family members the payer pays for too, in the order they were added
+    members: Mapped[list[VisitMember]] = relationship(order_by="VisitMember.position", cascade="all, delete-orphan",
+                                                      passive_deletes=True)
+
+
+# the payer and at most five more: one order, one QR code, for up to six persons
+MAX_MEMBERS = 5
+
+
+class VisitMember(db.Model):
+    """A family member added to a visit: their payable items join the payer's list.
+    Destroyed with the visit (``ON DELETE CASCADE``, and explicitly by ``services.visits``)."""
+
+    __tablename__ = "visit_member"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"))
+    position: Mapped[int] = mapped_column(Integer)  # 1..MAX_MEMBERS: the payer is position 0, on the visit
+    person: Mapped[Person] = relationship()
+    __table_args__ = (
+        UniqueConstraint("visit_id", "person_id", name="uq_visit_member_person"),
+        # two racing adds cannot take the same place, nor a sixth place
+        UniqueConstraint("visit_id", "position", name="uq_visit_member_position"),
+        CheckConstraint(f"position BETWEEN 1 AND {MAX_MEMBERS}", name="ck_visit_member_position"),
+    )
 
 
 class SandboxTrade(db.Model):

@@ -32,6 +32,28 @@ class DueLine:
         return self.amount_fen > 0 and not self.held_elsewhere
 
 
+@dataclass(frozen=True)
+class PersonDues:
+    """One person's group on the dues screen: the payer's first, then each family member's."""
+
+    person: Person
+    lines: list[DueLine]
+    is_payer: bool
+
+    @property
+    def payable(self) -> list[DueLine]:
+        return [line for line in self.lines if line.payable]
+
+    @property
+    def employer_only(self) -> list[Scheme]:
+        """Schemes the person is insured under that only an employer pays (the reason nothing shows for them)."""
+        return [scheme for scheme in schemes_of(self.person) if not scheme.payable_at_kiosk]
+
+
+def all_lines(groups: list[PersonDues]) -> list[DueLine]:
+    return [line for group in groups for line in group.lines]
+
+
 def total_of(lines: list[DueLine], bill_ids) -> int:
     """What ticking ``bill_ids`` costs: payable lines only, each counted once."""
     chosen = set(bill_ids)

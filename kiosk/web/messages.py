@@ -26,6 +26,12 @@ CHECKOUT_ERRORS = {
                           "and try again, or ask at the counter."),
 }
 
+FAMILY_ERRORS = {
+    "is_payer": _l("This is your own ID number: your items are on the list already. Please enter the family member's number."),
+    "already_added": _l("This person is on the list already."),
+    "too_many": _l("One payment covers at most six persons. Please pay for this list first, then start again for the others."),
+}
+
 SCHEMES = {
     Scheme.RESIDENT_MEDICAL: _l("Urban and rural resident medical insurance"),
     Scheme.FLEXIBLE_MEDICAL: _l("Medical insurance (flexible employment)"),
