@@ -66,6 +66,7 @@ DEV_DEFAULTS = {
     "SANDBOX_SIGNING_KEY": "dev-only-sandbox-key",
 }
 DEV_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+DEMO_REGION = "110105"  # config/rules/demo-region.json
 TESTING_PUBLIC_BASE_URL = "http://localhost"  # the Flask test client's host
 
 # the environment variable behind each setting that production checks, for its messages
@@ -81,6 +82,7 @@ VARIABLES = {
     "SIMULATOR_URL": "KIOSK_SIMULATOR_URL",
     "SANDBOX_NOTIFY": "KIOSK_SANDBOX_NOTIFY",
     "TRUSTED_HOSTS": "KIOSK_TRUSTED_HOSTS",
+    "TERMINAL_REGION": "KIOSK_TERMINAL_REGION",
     "PROVIDER_TIMEOUT_SECONDS": "KIOSK_PROVIDER_TIMEOUT_SECONDS",
     **{setting: variable for entries in PROVIDER_SETTINGS.values() for setting, variable, _, _ in entries},
 }
@@ -139,6 +141,9 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
         "LANGUAGES": ("zh", "en"),
         # the terminal this app instance serves until the terminal registry issue lands
         "TERMINAL_CODE": get("KIOSK_TERMINAL_CODE", "DEMO-01"),
+        # the region (6-digit code) the terminal stands in: its rules price the dues shown there.
+        # Development and testing stand in the demo region; production must say
+        "TERMINAL_REGION": (get("KIOSK_TERMINAL_REGION") or "").strip() or (DEMO_REGION if developing else None),
         # base of every absolute URL the provider and phones see (QR codes, notify URL): always set,
         # never taken from a request's Host header
         "PUBLIC_BASE_URL": (get("KIOSK_PUBLIC_BASE_URL") or "").rstrip("/")
@@ -266,6 +271,9 @@ def check_production(settings: Mapping) -> None:
     problem = public_base_url_problem(settings.get("PUBLIC_BASE_URL"))
     if problem:
         problems.append(f"KIOSK_PUBLIC_BASE_URL {problem}")
+    problem = terminal_region_problem(settings.get("TERMINAL_REGION"))
+    if problem:
+        problems.append(f"KIOSK_TERMINAL_REGION {problem}")
     for host in settings.get("EXTRA_TRUSTED_HOSTS") or ():
         if not re.fullmatch(r"\.?[a-z0-9.-]+|\[[0-9a-f:.]+\]", host):
             problems.append(f"KIOSK_TRUSTED_HOSTS has {host!r}: list host names only, separated by commas "
@@ -471,6 +479,17 @@ def public_base_url_problem(value) -> str | None:
         return f"is {value!r}: {example}"
     if parts.username or parts.password or parts.path not in ("", "/") or parts.query or parts.fragment:
         return f"is {value!r}: give the origin only (scheme, host and port, no path), e.g. https://kiosk.example.org"
+    return None
+
+
+def terminal_region_problem(value) -> str | None:
+    """Why ``value`` cannot be the terminal's region, or None. Production never guesses it: the
+    region's rules decide what every citizen at this terminal is asked to pay."""
+    if not value:
+        return ("is not set: give the 6-digit code of the region this terminal stands in, whose rule file is loaded "
+                "(`flask rules load`), e.g. 110105")
+    if not re.fullmatch(r"[0-9]{6}", value, re.ASCII):
+        return f"is {value!r}: give the region's 6-digit administrative division code, e.g. 110105"
     return None
 
 

@@ -7,6 +7,7 @@ import time
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from .extensions import db, migrate
 from .services.uow import UnitOfWork
@@ -79,11 +80,51 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     def seed_demo():
-        """Load the demo region, its rules and a dozen insured people (once)."""
+        """Load the demo region's rule file (as `flask rules load` does) and a dozen insured people (once)."""
         from .demo import seed
 
         created = seed(UnitOfWork(db.session), current_app.config["ID_DIGEST_KEY"], current_app.config["TERMINAL_CODE"])
         click.echo("demo data created" if created else "demo data already there")
+
+    rules_group = AppGroup("rules", help="Premium rules: load the files of config/rules/, show what is in force.")
+    app.cli.add_command(rules_group)
+
+    @rules_group.command("load")
+    @click.argument("paths", nargs=-1, type=click.Path(dir_okay=False))
+    def rules_load(paths):
+        """Load rule files (default: every config/rules/*.json), all or nothing: an invalid file is
+        refused with the file, field and reason, and nothing changes. Loading the same file again
+        changes nothing; a changed file retires the rules it no longer has (bills keep theirs)."""
+        from pathlib import Path
+
+        from .domain.rulefile import RuleFileError
+        from .services.rules import load_rule_files
+
+        try:
+            reports = load_rule_files(UnitOfWork(db.session), [Path(path) for path in paths] or None)
+        except RuleFileError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            raise click.ClickException(f"{len(exc.problems)} problem(s) found: no rule file was loaded, nothing changed")
+        for report in reports:
+            click.echo(report.summary())
+
+    @rules_group.command("show")
+    def rules_show():
+        """Print each region's rules in force, by scheme and date range (amounts in fen)."""
+        from .services.rules import STORED_FIELDS, rules_in_force
+
+        for region, rows in rules_in_force(db.session):
+            click.echo(f"{region.code} {region.name} ({region.agency_name})")
+            if not rows:
+                click.echo("  no rules in force")
+            for row in rows:
+                click.echo(f"  {row.scheme} {row.valid_from} to {row.valid_to or 'open'} "
+                           f"(rule {row.id}, version {row.version}, {row.source or 'no file'})")
+                details = [f"{name}={getattr(row, name)}" for name in STORED_FIELDS
+                           if name not in ("valid_from", "valid_to") and getattr(row, name) not in (0, None, {}, "")]
+                click.echo("    " + ", ".join(details))
+        db.session.rollback()
 
     @app.cli.command("sweep")
     @click.option("--every", type=click.IntRange(min=1), default=None, metavar="SECONDS",

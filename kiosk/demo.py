@@ -1,10 +1,9 @@
-"""Demo data: one region with its rules and a dozen insured people, one for each case of
-the journey. The README lists the ID numbers. Dates are relative to today so that
+"""Demo data: one region with its rules and fifteen insured people, one for each case of
+the journey, and a family of three. The README lists the ID numbers. Dates are relative to today so that
 arrears and open payment windows exist whenever the demo is created."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 from sqlalchemy import select
@@ -12,9 +11,10 @@ from sqlalchemy import select
 from .domain.clock import local_today, utcnow
 from .domain.idnumber import mask_id_number, parse_resident_id
 from .domain.orders import OrderStatus, Source
-from .models import Enrolment, PaymentAttempt, PaymentOrder, PaymentOrderItem, Person, PremiumRuleRow, Region
+from .models import ContributionHistory, Enrolment, PaymentAttempt, PaymentOrder, PaymentOrderItem, Person, Region
 from .services.dues import due_lines
 from .services.people import id_digest
+from .services.rules import read_rule_files, store_rule_file
 from .services.settlement import record_payment
 from .services.uow import UnitOfWork
 from .services.visits import terminal_id
@@ -35,7 +35,20 @@ PEOPLE = [
     ("110105196210081057", "郑凯", "standard", [], False),
     ("11010519880808127X", "周强", "standard", [("resident_medical", 24, None)], False),
     ("110105530101123", "钱永福", "standard", [("resident_medical", 120, None)], False),
+    # a family (seed 003): the father pays for all three with one QR code; the grandmother has the
+    # minimum living guarantee (a subsidy), the son is in flexible employment with arrears
+    ("110105197803151510", "黄志强", "standard", [("resident_medical", 30, None)], False),
+    ("110105195004212621", "黄秀兰", "minimum_living", [("resident_medical", 60, None)], False),
+    ("110105200006181834", "黄子涵", "standard", [("flexible_medical", 2, 400000)], False),
 ]
+
+# contribution months from before this system, by ID number: (scheme, months)
+HISTORY = {
+    "11010519900307013X": [("resident_medical", 36)],
+    "110105197602030552": [("flexible_medical", 60), ("flexible_pension", 130)],  # 11 years short of 15: a top-up
+    "110105199204180669": [("employee_medical", 60)],
+    "110105198105120834": [("flexible_pension", 190)],  # past the 15-year minimum
+}
 
 
 def _months_before(day: dt.date, months: int) -> dt.date:
@@ -43,26 +56,20 @@ def _months_before(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def load_rules(session, region: Region) -> None:
-    data = json.loads(RULES_FILE.read_text(encoding="utf-8"))
-    for rule in data["rules"]:
-        values = dict(rule, valid_from=dt.date.fromisoformat(rule["valid_from"]))
-        session.add(PremiumRuleRow(region_id=region.id, **values))
-
-
 def seed(uow: UnitOfWork, digest_key: str, terminal_code: str) -> bool:
-    """Create the demo data unless it is there already. Returns whether anything was created."""
-    data = json.loads(RULES_FILE.read_text(encoding="utf-8"))
+    """Load the demo region's rule file (as `flask rules load` does: a changed file adds a rule
+    version, the same file changes nothing) and create the demo people unless they are there
+    already. Returns whether people were created."""
+    rule_file = read_rule_files([RULES_FILE])[0]
     today = local_today(utcnow())
     with uow:
         session = uow.session
-        if session.scalar(select(Region).where(Region.code == data["region"]["code"])):
+        store_rule_file(session, rule_file)
+        region = session.scalar(select(Region).where(Region.code == rule_file.region.code))
+        if session.scalar(select(Person.id).where(Person.region_id == region.id).limit(1)) is not None:
+            uow.commit()
             return False
-        region = Region(**data["region"])
-        session.add(region)
-        session.flush()
-        load_rules(session, region)
-        paid_orders = []
+        paid_orders, histories = [], []
         for number, name, category, enrolments, paid in PEOPLE:
             resident = parse_resident_id(number, today)
             person = Person(id_digest=id_digest(resident.number, digest_key), id_masked=mask_id_number(resident.number),
@@ -70,9 +77,12 @@ def seed(uow: UnitOfWork, digest_key: str, terminal_code: str) -> bool:
             person.enrolments = [Enrolment(scheme=scheme, start_date=_months_before(today, months), base_fen=base)
                                  for scheme, months, base in enrolments]
             session.add(person)
+            histories += [(person, scheme, months) for scheme, months in HISTORY.get(number, [])]
             if paid:
                 session.flush()
-                paid_orders.append(_counter_order(session, person, terminal_id(session, terminal_code), today))
+                paid_orders.append(_counter_order(session, person, terminal_id(session, terminal_code, region.code), today))
+        session.flush()
+        session.add_all(ContributionHistory(person_id=person.id, scheme=scheme, months=months) for person, scheme, months in histories)
         uow.commit()
     for attempt_id, total in paid_orders:
         record_payment(uow, attempt_id, trade_no=f"DEMO-CASH-{attempt_id}", amount_fen=total, source=Source.STAFF)
@@ -81,12 +91,12 @@ def seed(uow: UnitOfWork, digest_key: str, terminal_code: str) -> bool:
 
 def _counter_order(session, person: Person, terminal: int, today: dt.date) -> tuple[int, int]:
     """A person who paid at the counter last week: their order's attempt, recorded as paid by the caller."""
-    lines = [line for line in due_lines(session, person, today) if line.payable]
+    lines = [line for line in due_lines(session, person, today, terminal_id=terminal) if line.payable]
     now = utcnow()
     total = sum(line.amount_fen for line in lines)
-    order = PaymentOrder(idempotency_key=f"demo-{person.id}", person_id=person.id, terminal_id=terminal,
+    order = PaymentOrder(idempotency_key=f"demo-{person.id}", payer_id=person.id, terminal_id=terminal,
                          total_fen=total, expires_at=now, created_at=now,
-                         items=[PaymentOrderItem(bill_id=line.bill.id, principal_fen=line.bill.principal_fen,
+                         items=[PaymentOrderItem(bill_id=line.bill.id, person_id=person.id, principal_fen=line.bill.principal_fen,
                                                  subsidy_fen=line.bill.subsidy_fen, late_fee_fen=line.late_fee_fen,
                                                  amount_fen=line.amount_fen) for line in lines])
     attempt = PaymentAttempt(order=order, provider="counter", out_trade_no=f"DEMO{person.id:06d}", status=OrderStatus.PENDING.value,

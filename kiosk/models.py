@@ -19,7 +19,10 @@ class Region(db.Model):
 
 
 class PremiumRuleRow(db.Model):
-    """A premium rule as data; ``services.dues`` turns rows into ``domain.premiums.PremiumRule``."""
+    """A premium rule as data, loaded from a rule file (``services.rules``); ``services.dues``
+    turns rows into ``domain.premiums.PremiumRule``. A row never changes once written: a bill
+    refers to the row that priced it. Reloading a changed file retires rows (``active`` false)
+    and adds new ones; only active rows price new bills."""
 
     __tablename__ = "premium_rule"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,10 +36,21 @@ class PremiumRuleRow(db.Model):
     base_cap_fen: Mapped[int] = mapped_column(Integer, default=0)
     late_fee_per_10000_per_day: Mapped[int] = mapped_column(Integer, default=0)
     rounding: Mapped[str] = mapped_column(String(8), default="fen")
-    window_opens_months_before: Mapped[int] = mapped_column(Integer, default=4)
-    window_closes_months_after: Mapped[int] = mapped_column(Integer, default=0)
+    window_opens: Mapped[str] = mapped_column(String(5), default="09-01")
+    window_opens_year: Mapped[int] = mapped_column(Integer, default=-1)
+    window_closes: Mapped[str] = mapped_column(String(5), default="12-31")
+    window_closes_year: Mapped[int] = mapped_column(Integer, default=-1)
     max_arrears_months: Mapped[int] = mapped_column(Integer, default=24)
     subsidy_percent: Mapped[dict] = mapped_column(JSON, default=dict)
+    waiting_months: Mapped[int] = mapped_column(Integer, default=3)
+    waiting_months_per_gap_year: Mapped[int] = mapped_column(Integer, default=1)
+    employer_rate_per_10000: Mapped[int] = mapped_column(Integer, default=0)
+    supplementary_rate_per_10000: Mapped[int] = mapped_column(Integer, default=0)
+    minimum_years: Mapped[int] = mapped_column(Integer, default=15)
+    version: Mapped[str] = mapped_column(String(40), default="")  # the file's `version`, else its checksum
+    source: Mapped[str] = mapped_column(String(200), default="")  # the file it came from
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Person(db.Model):
@@ -62,6 +76,7 @@ class Enrolment(db.Model):
     start_date: Mapped[dt.date] = mapped_column(Date)
     end_date: Mapped[dt.date | None] = mapped_column(Date)
     base_fen: Mapped[int | None] = mapped_column(Integer)
+    gap_years: Mapped[int] = mapped_column(Integer, default=0)  # annual schemes: years uninsured before (late enrolment)
     person: Mapped[Person] = relationship(back_populates="enrolments")
     __table_args__ = (UniqueConstraint("person_id", "scheme", "start_date"),)
 
@@ -78,7 +93,10 @@ class Bill(db.Model):
     principal_fen: Mapped[int] = mapped_column(Integer)
     subsidy_fen: Mapped[int] = mapped_column(Integer, default=0)
     late_fee_per_10000_per_day: Mapped[int] = mapped_column(Integer, default=0)
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("premium_rule.id"))  # the rule version that priced it
+    waiting_months: Mapped[int] = mapped_column(Integer, default=0)  # late enrolment: months before benefits start
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    rule: Mapped[PremiumRuleRow | None] = relationship()
     __table_args__ = (
         UniqueConstraint("person_id", "scheme", "period_start", name="uq_bill_period"),
         CheckConstraint("principal_fen >= 0 AND subsidy_fen >= 0 AND subsidy_fen <= principal_fen", name="ck_bill_amounts"),
@@ -90,10 +108,16 @@ class Terminal(db.Model):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     location: Mapped[str] = mapped_column(String(200), default="")
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))  # whose rules price its dues
+    region: Mapped[Region | None] = relationship()
 
 
 class PaymentOrder(db.Model):
     """One checkout: the bills a citizen chose, priced once, and who holds them.
+
+    The payer (``payer_id``: the person identified first at the kiosk) need not be insured by
+    any of the bills: each item names its own insured person (``PaymentOrderItem.person_id``),
+    so one order and one QR code can pay for a family.
 
     The money moves in its attempts (``PaymentAttempt``): one provider trade each, a QR code
     each, several side by side when the terminal offers several apps, and a new round of them
@@ -104,7 +128,7 @@ class PaymentOrder(db.Model):
     __tablename__ = "payment_order"
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"), index=True)
+    payer_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"), index=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"))
     total_fen: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -114,7 +138,7 @@ class PaymentOrder(db.Model):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     last_queried_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     paid_attempt_id: Mapped[int | None] = mapped_column(ForeignKey("payment_attempt.id", use_alter=True, name="fk_order_paid_attempt"))
-    person: Mapped[Person] = relationship()
+    payer: Mapped[Person] = relationship()
     terminal: Mapped[Terminal] = relationship()
     items: Mapped[list[PaymentOrderItem]] = relationship(back_populates="order", order_by="PaymentOrderItem.id")
     # loaded with the order: its state is derived from them
@@ -124,8 +148,8 @@ class PaymentOrder(db.Model):
     receipt: Mapped[Receipt | None] = relationship(back_populates="order")
     __table_args__ = (
         CheckConstraint("total_fen > 0", name="ck_order_total_positive"),
-        # the orders one terminal made for a person lately (create_order: the order limit and the take-over grace)
-        Index("ix_payment_order_person_created", "person_id", "created_at"),
+        # the orders one terminal made for a payer lately (create_order: the order limit and the take-over grace)
+        Index("ix_payment_order_payer_created", "payer_id", "created_at"),
     )
 
     @property
@@ -197,6 +221,8 @@ class PaymentOrderItem(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("payment_order.id"), index=True)
     bill_id: Mapped[int] = mapped_column(ForeignKey("bill.id"))
+    # the insured person: the bill's, copied when the order is made (the order's payer may be someone else)
+    person_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"), index=True)
     principal_fen: Mapped[int] = mapped_column(Integer)
     subsidy_fen: Mapped[int] = mapped_column(Integer)
     late_fee_fen: Mapped[int] = mapped_column(Integer)
@@ -205,6 +231,7 @@ class PaymentOrderItem(db.Model):
     settled: Mapped[bool] = mapped_column(Boolean, default=False)
     order: Mapped[PaymentOrder] = relationship(back_populates="items")
     bill: Mapped[Bill] = relationship()
+    person: Mapped[Person] = relationship()
     __table_args__ = (
         Index("uq_item_live_bill", "bill_id", unique=True, sqlite_where=text("live = 1"), postgresql_where=text("live")),
         Index("uq_item_settled_bill", "bill_id", unique=True, sqlite_where=text("settled = 1"), postgresql_where=text("settled")),
@@ -263,13 +290,41 @@ class Visit(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"))
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("insured_person.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("insured_person.id"))  # the payer: identified first
+    # a family member looked up, waiting for the payer to confirm them (``visits.propose_member``)
+    candidate_id: Mapped[int | None] = mapped_column(ForeignKey("insured_person.id"))
     checkout_key: Mapped[str | None] = mapped_column(String(64))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("payment_order.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    person: Mapped[Person | None] = relationship()
+    person: Mapped[Person | None] = relationship(foreign_keys=[person_id])
+    candidate: Mapped[Person | None] = relationship(foreign_keys=[candidate_id])
     order: Mapped[PaymentOrder | None] = relationship()
+    # the family members the payer pays for too, in the order they were added
+    members: Mapped[list[VisitMember]] = relationship(order_by="VisitMember.position", cascade="all, delete-orphan",
+                                                      passive_deletes=True)
+
+
+# the payer and at most five more: one order, one QR code, for up to six persons
+MAX_MEMBERS = 5
+
+
+class VisitMember(db.Model):
+    """A family member added to a visit: their payable items join the payer's list.
+    Destroyed with the visit (``ON DELETE CASCADE``, and explicitly by ``services.visits``)."""
+
+    __tablename__ = "visit_member"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"))
+    position: Mapped[int] = mapped_column(Integer)  # 1..MAX_MEMBERS: the payer is position 0, on the visit
+    person: Mapped[Person] = relationship()
+    __table_args__ = (
+        UniqueConstraint("visit_id", "person_id", name="uq_visit_member_person"),
+        # two racing adds cannot take the same place, nor a sixth place
+        UniqueConstraint("visit_id", "position", name="uq_visit_member_position"),
+        CheckConstraint(f"position BETWEEN 1 AND {MAX_MEMBERS}", name="ck_visit_member_position"),
+    )
 
 
 class SandboxTrade(db.Model):
@@ -321,3 +376,36 @@ class SandboxRefund(db.Model):
     amount_fen: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class BaseChange(db.Model):
+    """A flexible-employment enrolment's chosen base, changed at a terminal: in force for the
+    periods from ``effective_month`` on (always after the month it was made in, so that no
+    bill frozen already is ever priced again). A second change for the same month replaces
+    the first."""
+
+    __tablename__ = "base_change"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id"), index=True)
+    effective_month: Mapped[dt.date] = mapped_column(Date)
+    base_fen: Mapped[int] = mapped_column(Integer)
+    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminal.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("enrolment_id", "effective_month", name="uq_base_change_month"),
+        CheckConstraint("base_fen > 0", name="ck_base_change_positive"),
+    )
+
+
+class ContributionHistory(db.Model):
+    """Contribution months of a scheme from before this system (transferred records)."""
+
+    __tablename__ = "contribution_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"), index=True)
+    scheme: Mapped[str] = mapped_column(String(40))
+    months: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (
+        UniqueConstraint("person_id", "scheme", name="uq_contribution_history_scheme"),
+        CheckConstraint("months >= 0", name="ck_contribution_history_months"),
+    )

@@ -18,6 +18,10 @@ LIU_FANG = "110105199204180669"  # employee medical only: nothing payable at a k
 SUN_LI = "110105196807300726"  # already paid
 QIAN_LEGACY_15 = "110105530101123"  # a 15-digit legacy number
 NOT_INSURED = "110105199912312001"  # valid, but nobody here has it
+# the demo family (seed 003): the father pays for his mother and his son with one QR code
+HUANG_ZHIQIANG = "110105197803151510"  # resident medical, next year due (¥400.00): the payer
+HUANG_XIULAN = "110105195004212621"  # resident medical, minimum living guarantee: 70 % subsidy, ¥120.00
+HUANG_ZIHAN = "110105200006181834"  # flexible employment medical: two overdue months with late fees, and this month
 
 
 def csrf_token(page_html: str) -> str:
@@ -53,6 +57,16 @@ class Journey:
         self.start()
         self.get("/identify")
         return self.post("/identify", {"id_number": number})
+
+    def add_member(self, number, confirm=True):
+        """On the dues screen: Add a family member, the number, Next, then (``confirm``) Yes.
+        Returns the last response."""
+        self.get("/family/add")
+        response = self.post("/family/add", {"id_number": number})
+        if response.status_code != 303 or not confirm:
+            return response
+        self.get("/family/confirm")
+        return self.post("/family/confirm")
 
     def dues(self):
         page = self.get("/dues")

@@ -33,8 +33,8 @@ def test_init_db_and_seed_demo_are_safe_to_run_twice(app, runner):
     assert "demo data created" in runner.invoke(args=["seed-demo"]).output
     assert "already there" in runner.invoke(args=["seed-demo"]).output
     with app.app_context():
-        assert db.session.scalar(select(func.count(Person.id))) == 12
-        assert db.session.scalar(select(func.count(PremiumRuleRow.id))) == 3
+        assert db.session.scalar(select(func.count(Person.id))) == 15  # a dozen cases and a family of three
+        assert db.session.scalar(select(func.count(PremiumRuleRow.id))) == 4
 
 
 def test_reconcile_reports_what_it_looked_at(demo, runner):

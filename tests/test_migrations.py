@@ -112,7 +112,7 @@ def make_bill_and_orders(count: int):
     bill = models.Bill(person_id=person.id, scheme="medical", period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 1, 31),
                        due_date=dt.date(2026, 1, 31), principal_fen=10000)
     orders = [
-        models.PaymentOrder(idempotency_key=f"key-{n}", person=person, terminal=terminal,
+        models.PaymentOrder(idempotency_key=f"key-{n}", payer=person, terminal=terminal,
                             total_fen=10000, expires_at=dt.datetime(2026, 1, 2))
         for n in range(count)
     ]
@@ -122,7 +122,7 @@ def make_bill_and_orders(count: int):
 
 
 def add_item(order, bill, *, live: bool, settled: bool) -> None:
-    db.session.add(models.PaymentOrderItem(order=order, bill=bill, principal_fen=10000, subsidy_fen=0, late_fee_fen=0,
+    db.session.add(models.PaymentOrderItem(order=order, bill=bill, person_id=bill.person_id, principal_fen=10000, subsidy_fen=0, late_fee_fen=0,
                                            amount_fen=10000, live=live, settled=settled))
     db.session.commit()
 
@@ -202,3 +202,58 @@ def test_a_later_batch_revision_keeps_partial_indexes_rows_and_references_on_sql
         assert schema_differences(connection) == []
         assert connection.exec_driver_sql("SELECT count(*) FROM payment_order_item WHERE live AND settled").scalar() == 1
         assert connection.exec_driver_sql("SELECT count(*) FROM payment_event WHERE order_id IS NOT NULL").scalar() == 1
+
+
+def test_0006_turns_windows_in_months_into_dates_of_the_coverage_year_and_back(unmigrated_app):
+    run_migrations(unmigrated_app, revision="0005")
+    with unmigrated_app.app_context(), db.engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO region (id, code, name, agency_name) VALUES (1, '110105', 'R', 'A')"))
+        for rule_id, before, after in ((1, 4, 0), (2, 4, 8), (3, 3, 12)):
+            connection.execute(sa.text(
+                "INSERT INTO premium_rule (id, region_id, scheme, valid_from, flat_fen, rate_per_10000, base_floor_fen, "
+                "base_cap_fen, late_fee_per_10000_per_day, rounding, window_opens_months_before, window_closes_months_after, "
+                "max_arrears_months, subsidy_percent) VALUES (:id, 1, 'resident_medical', '2024-01-01', 40000, 0, 0, 0, 0, "
+                "'fen', :before, :after, 24, '{}')"), {"id": rule_id, "before": before, "after": after})
+    run_migrations(unmigrated_app, revision="0006")
+    with unmigrated_app.app_context(), db.engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT id, window_opens, window_opens_year, window_closes, window_closes_year, "
+                                          "active, version FROM premium_rule ORDER BY id")).all()
+        assert [tuple(row[:5]) for row in rows] == [(1, "09-01", -1, "12-31", -1), (2, "09-01", -1, "08-31", 0),
+                                                    (3, "10-01", -1, "12-31", 0)]
+        assert all(row[5] and row[6] == "before-0006" for row in rows)
+    run_migrations(unmigrated_app, "downgrade", "0005")
+    with unmigrated_app.app_context(), db.engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT window_opens_months_before, window_closes_months_after FROM premium_rule "
+                                          "ORDER BY id")).all()
+        assert [tuple(row) for row in rows] == [(4, 0), (4, 8), (3, 12)]
+
+
+def test_0008_keeps_each_orders_person_as_its_payer_and_gives_each_item_its_bills_person(unmigrated_app):
+    """Paying for others: until 0008 the person of an order was its payer and the insured person
+    of every item alike; upgrading says so in the new columns, and downgrading gives it back."""
+    run_migrations(unmigrated_app, revision="0005")
+    statements = (
+        "INSERT INTO region (id, code, name, agency_name) VALUES (1, '110105', 'R', 'Agency')",
+        "INSERT INTO insured_person (id, id_digest, id_masked, name, birth_date, category, region_id) "
+        "VALUES (7, 'd', '1101**********0427', 'x', '1985-09-12', 'standard', 1)",
+        "INSERT INTO terminal (id, code, name, location) VALUES (1, 'T-1', 'Hall', '')",
+        "INSERT INTO bill (id, person_id, scheme, period_start, period_end, due_date, principal_fen, subsidy_fen, "
+        "late_fee_per_10000_per_day, created_at) VALUES (3, 7, 'flexible_medical', '2026-01-01', '2026-01-31', '2026-01-31', "
+        "10000, 0, 0, '2026-01-01 00:00:00')",
+        "INSERT INTO payment_order (id, idempotency_key, person_id, terminal_id, total_fen, created_at, round_no, expires_at) "
+        "VALUES (5, 'k', 7, 1, 10000, '2026-01-02 00:00:00', 1, '2026-01-02 00:03:00')",
+        "INSERT INTO payment_order_item (id, order_id, bill_id, principal_fen, subsidy_fen, late_fee_fen, amount_fen, live, settled) "
+        "VALUES (9, 5, 3, 10000, 0, 0, 10000, false, false)",
+    )
+    with unmigrated_app.app_context():
+        with db.engine.begin() as connection:
+            for statement in statements:
+                connection.exec_driver_sql(statement)
+        db.engine.dispose()
+    run_migrations(unmigrated_app, revision="0008")
+    with unmigrated_app.app_context(), db.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT payer_id FROM payment_order WHERE id = 5").scalar() == 7
+        assert connection.exec_driver_sql("SELECT person_id FROM payment_order_item WHERE id = 9").scalar() == 7
+    run_migrations(unmigrated_app, "downgrade", "0005")
+    with unmigrated_app.app_context(), db.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT person_id FROM payment_order WHERE id = 5").scalar() == 7

@@ -29,6 +29,7 @@ def training_env(tmp_path) -> dict[str, str]:
         "KIOSK_PUBLIC_BASE_URL": PUBLIC,
         "KIOSK_TRAINING_MODE": "on",
         "KIOSK_SANDBOX_NOTIFY": "off",
+        "KIOSK_TERMINAL_REGION": "110105",
     }
 
 
@@ -258,3 +259,21 @@ def test_an_idle_warning_shorter_than_twenty_seconds_is_refused(environ):
     assert "KIOSK_IDLE_WARNING_SECONDS is 15: a citizen gets at least 20 seconds to answer the idle warning" in message
     environ.setenv("KIOSK_IDLE_WARNING_SECONDS", "20")
     dispose(create_app())
+
+
+def test_production_refuses_to_start_without_the_terminals_region(environ):
+    environ.delenv("KIOSK_TERMINAL_REGION")
+    assert "KIOSK_TERMINAL_REGION is not set: give the 6-digit code of the region" in refusal()
+    environ.setenv("KIOSK_TERMINAL_REGION", "Beijing")
+    assert "KIOSK_TERMINAL_REGION is 'Beijing': give the region's 6-digit" in refusal()
+    environ.setenv("KIOSK_TERMINAL_REGION", "110106")
+    app = create_app()
+    assert app.config["TERMINAL_REGION"] == "110106"
+    dispose(app)
+
+
+def test_development_and_testing_stand_in_the_demo_region():
+    from config.settings import load_settings
+
+    assert load_settings("testing", environ={})["TERMINAL_REGION"] == "110105"
+    assert load_settings("testing", environ={"KIOSK_TERMINAL_REGION": "110106"})["TERMINAL_REGION"] == "110106"

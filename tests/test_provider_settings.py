@@ -82,6 +82,7 @@ def environ(monkeypatch, tmp_path):
         "KIOSK_ID_DIGEST_KEY": secrets.token_urlsafe(48),
         "KIOSK_DATABASE_URL": f"sqlite:///{tmp_path / 'kiosk.sqlite'}",
         "KIOSK_PUBLIC_BASE_URL": PUBLIC,
+        "KIOSK_TERMINAL_REGION": "110105",
     }.items():
         monkeypatch.setenv(name, value)
     return monkeypatch

@@ -48,26 +48,79 @@ class Category(str, Enum):
     STANDARD = "standard"
     MINIMUM_LIVING = "minimum_living"  # 低保: at least 60 % by national policy
     EXTREME_POVERTY = "extreme_poverty"  # 特困: pays nothing
+    ORPHAN = "orphan"  # 孤儿: pays nothing
+
+    @property
+    def pays_nothing(self) -> bool:
+        return self in (Category.EXTREME_POVERTY, Category.ORPHAN)
+
+
+# national policy, whatever a region's rule says: these categories' subsidy is at least this
+MINIMUM_SUBSIDY_PERCENT = {Category.MINIMUM_LIVING: 60, Category.EXTREME_POVERTY: 100, Category.ORPHAN: 100}
 
 
 @dataclass(frozen=True)
 class PremiumRule:
+    """One region's rule for one scheme over a date range; loaded from ``config/rules/*.json``
+    (``domain.rulefile`` checks every field). Amounts in fen, rates per 10,000."""
+
     scheme: Scheme
     valid_from: dt.date  # the rule applies to periods starting on or after this day
-    valid_to: dt.date | None = None
+    valid_to: dt.date | None = None  # ... and on or before this one (None: until a newer rule)
     flat_fen: int = 0  # annual schemes: the individual share per person and year
-    rate_per_10000: int = 0  # base-rated schemes: the rate on the chosen base
+    rate_per_10000: int = 0  # base-rated schemes: the rate on the chosen base (employee medical: the individual's)
     base_floor_fen: int = 0
     base_cap_fen: int = 0
     late_fee_per_10000_per_day: int = 0  # 5 = 0.05 % a day (Social Insurance Law art. 86)
-    rounding: str = "fen"
-    window_opens_months_before: int = 4  # annual: payable from September of the year before
-    window_closes_months_after: int = 0  # annual: months into the coverage year still payable
+    rounding: str = "fen"  # "fen" or "yuan"
+    # annual schemes: the payment window, as month-day and year relative to the coverage year
+    # (-1: the year before). The default is 1 September to 31 December of the year before.
+    window_opens: str = "09-01"
+    window_opens_year: int = -1
+    window_closes: str = "12-31"
+    window_closes_year: int = -1
     max_arrears_months: int = 24  # monthly: how far back overdue months may be made up
     subsidy_percent: dict[str, int] = field(default_factory=dict)
+    # late enrolment on an annual scheme: benefits wait this many months, plus the second
+    # figure for each year of gap beyond the first
+    waiting_months: int = 3
+    waiting_months_per_gap_year: int = 1
+    employer_rate_per_10000: int = 0  # employee medical: the employer's rate
+    supplementary_rate_per_10000: int = 0  # employee medical: supplementary insurance, employer only
+    minimum_years: int = 15  # pension: cumulative years needed at retirement
+    rule_id: int | None = None  # the stored rule row (its version) this came from, for the bill
 
     def applies_to(self, period_start: dt.date) -> bool:
         return self.valid_from <= period_start and (self.valid_to is None or period_start <= self.valid_to)
+
+    def window(self, coverage_year: int) -> tuple[dt.date, dt.date]:
+        """First and last day on which ``coverage_year`` may be paid."""
+        return (_month_day(self.window_opens, coverage_year + self.window_opens_year),
+                _month_day(self.window_closes, coverage_year + self.window_closes_year))
+
+    def subsidy_fen(self, category: Category, amount_fen: int) -> int:
+        """The government's share of ``amount_fen`` for ``category``, never below the national minimum."""
+        percent = max(self.subsidy_percent.get(category.value, 0), MINIMUM_SUBSIDY_PERCENT.get(category, 0))
+        return amount_fen * min(percent, 100) // 100
+
+    def base_fen(self, chosen_fen: int | None) -> int:
+        """The contribution base: the chosen one (or the floor) clamped to [floor, cap]."""
+        base = max(chosen_fen if chosen_fen is not None else self.base_floor_fen, self.base_floor_fen)
+        return min(base, self.base_cap_fen) if self.base_cap_fen else base
+
+
+def _month_day(month_day: str, year: int) -> dt.date:
+    month, day = month_day.split("-")
+    return dt.date(year, int(month), int(day))
+
+
+def waiting_period_months(gap_years: int, rule: PremiumRule | None = None) -> int:
+    """Months before benefits start after a late enrolment: none without a gap; otherwise 3 months
+    (the rule's), plus 1 (the rule's) for each year of gap beyond the first."""
+    if gap_years <= 0:
+        return 0
+    base, per_year = (rule.waiting_months, rule.waiting_months_per_gap_year) if rule else (3, 1)
+    return base + per_year * (gap_years - 1)
 
 
 @dataclass(frozen=True)
@@ -76,6 +129,7 @@ class Enrolment:
     start: dt.date
     end: dt.date | None = None
     base_fen: int | None = None  # flexible employment: the base the person chose
+    gap_years: int = 0  # annual schemes: whole years uninsured before this enrolment (late enrolment)
 
 
 @dataclass(frozen=True)
@@ -89,6 +143,8 @@ class Due:
     principal_fen: int
     subsidy_fen: int
     late_fee_per_10000_per_day: int
+    rule_id: int | None = None  # the rule (version) that priced it
+    waiting_months: int = 0  # late enrolment: benefits start this many months after payment
 
     def late_fee_fen(self, today: dt.date) -> int:
         return late_fee(self.principal_fen - self.subsidy_fen, self.due_date, today, self.late_fee_per_10000_per_day)
@@ -134,13 +190,40 @@ def _annual_dues(enrolment: Enrolment, rules: list[PremiumRule], category: Categ
         rule = _rule_for(rules, enrolment.scheme, start)
         if rule is None or enrolment.start > end or (enrolment.end and enrolment.end < start):
             continue
-        opens = _add_months(start, -rule.window_opens_months_before)
-        closes = _month_end(_add_months(start, rule.window_closes_months_after - 1)) if rule.window_closes_months_after else start - dt.timedelta(days=1)
-        if not opens <= today <= closes:
+        opens, closes = rule.window(year)
+        late = enrolment.gap_years > 0 and enrolment.start.year == year
+        if opens <= today <= closes:
+            due_date = closes
+        elif late and enrolment.start <= today <= end:
+            due_date = end  # a late enrolment pays when it enrols, and waits (``waiting_period_months``)
+        else:
             continue
-        subsidy = rule.flat_fen * rule.subsidy_percent.get(category.value, 0) // 100
-        dues.append(Due(enrolment.scheme, start, end, closes, rule.flat_fen, subsidy, rule.late_fee_per_10000_per_day))
+        waiting = waiting_period_months(enrolment.gap_years, rule) if late else 0
+        dues.append(Due(enrolment.scheme, start, end, due_date, rule.flat_fen, rule.subsidy_fen(category, rule.flat_fen),
+                        rule.late_fee_per_10000_per_day, rule.rule_id, waiting))
     return dues
+
+
+def next_window(enrolments: list[Enrolment], rules: list[PremiumRule], today: dt.date) -> tuple[Scheme, int, dt.date, dt.date] | None:
+    """When an annual scheme the person is enrolled in can next be paid, if its window is shut
+    today: (scheme, coverage year, first day, last day). None when a window is open (or no rule)."""
+    for enrolment in enrolments:
+        if enrolment.scheme.period is not Period.YEAR or (enrolment.end and enrolment.end < today):
+            continue
+        upcoming = []
+        for year in range(today.year, today.year + 3):
+            rule = _rule_for(rules, enrolment.scheme, dt.date(year, 1, 1))
+            if rule is None:
+                continue
+            opens, closes = rule.window(year)
+            if opens <= today <= closes:
+                return None
+            if today < opens:
+                upcoming.append((opens, closes, year))
+        if upcoming:
+            opens, closes, year = min(upcoming)
+            return enrolment.scheme, year, opens, closes
+    return None
 
 
 def _monthly_dues(enrolment: Enrolment, rules: list[PremiumRule], today: dt.date) -> list[Due]:
@@ -155,9 +238,9 @@ def _monthly_dues(enrolment: Enrolment, rules: list[PremiumRule], today: dt.date
             continue
         if enrolment.end and enrolment.end < start:
             continue
-        base = min(max(enrolment.base_fen or rule.base_floor_fen, rule.base_floor_fen), rule.base_cap_fen or 10**12)
         end = _month_end(start)
-        dues.append(Due(enrolment.scheme, start, end, end, apply_rate(base, rule.rate_per_10000, rounding=rule.rounding), 0, rule.late_fee_per_10000_per_day))
+        principal = apply_rate(rule.base_fen(enrolment.base_fen), rule.rate_per_10000, rounding=rule.rounding)
+        dues.append(Due(enrolment.scheme, start, end, end, principal, 0, rule.late_fee_per_10000_per_day, rule.rule_id))
     return sorted(dues, key=lambda due: due.period_start)
 
 
@@ -204,3 +287,11 @@ def employee_contribution(
         apply_rate(base, supplementary_per_10000, rounding=rounding),
         apply_rate(base, individual_per_10000, rounding=rounding),
     )
+
+
+def employee_contribution_under(wage_fen: int, rule: PremiumRule) -> EmployeeContribution:
+    """``employee_contribution`` with the rates, floor, cap and rounding of an ``employee_medical`` rule."""
+    return employee_contribution(wage_fen, floor_fen=rule.base_floor_fen, cap_fen=rule.base_cap_fen or max(wage_fen, rule.base_floor_fen),
+                                 employer_per_10000=rule.employer_rate_per_10000,
+                                 supplementary_per_10000=rule.supplementary_rate_per_10000,
+                                 individual_per_10000=rule.rate_per_10000, rounding=rule.rounding)

@@ -15,20 +15,20 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..domain.clock import local_today, to_local, utcnow
 from ..domain.orders import OrderStatus, Source
-from ..models import PaymentAttempt, PaymentEvent, PaymentOrder, PaymentOrderItem, Visit
+from ..models import Bill, PaymentAttempt, PaymentEvent, PaymentOrder, PaymentOrderItem, Visit
 from ..payments import notify_path
 from ..payments.base import PaymentProvider, ProviderError, TradeState
-from .dues import TakeOverRule, due_lines
+from .dues import PersonDues, TakeOverRule, all_lines, due_lines
 from .qrcodes import qr_svg
 from .settlement import Recorded, end_unpaid, lock_order, log_event, mark_failed, move, record_payment, release_if_done
 from .uow import UnitOfWork
-from .visits import token_digest, touch
+from .visits import persons_of, token_digest, touch
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,8 @@ def fresh(session: Session, order_id: int) -> PaymentOrder:
 def order_with_receipt(session: Session, order_id: int) -> PaymentOrder:
     """``fresh``, with the receipt, the items and their bills loaded in the same go (the receipt screen)."""
     return session.get(PaymentOrder, order_id, populate_existing=True, options=[
-        joinedload(PaymentOrder.receipt), selectinload(PaymentOrder.items).joinedload(PaymentOrderItem.bill)])
+        joinedload(PaymentOrder.receipt), joinedload(PaymentOrder.payer),
+        selectinload(PaymentOrder.items).options(joinedload(PaymentOrderItem.bill), joinedload(PaymentOrderItem.person))])
 
 
 def fresh_attempt(session: Session, attempt_id: int) -> PaymentAttempt:
@@ -104,24 +105,43 @@ def new_checkout_key(session: Session, visit: Visit) -> str:
     return visit.checkout_key
 
 
-def present_dues(uow: UnitOfWork, visit_id: int, today: dt.date, settings: CheckoutSettings | None = None,
-                 now: dt.datetime | None = None):
-    """The dues screen: the person's lines (new bills frozen) and a fresh checkout key, in one commit.
-    With ``settings``, bills that may be taken over (``create_order``) are shown payable."""
+def family_lines(session: Session, visit: Visit, today: dt.date, may_take: TakeOverRule | None = None) -> list[PersonDues]:
+    """The lines of everyone the visit pays for, grouped by person, the payer's group first
+    (new bills frozen). A person with nothing payable keeps their group (the screen says why)."""
+    return [PersonDues(person, due_lines(session, person, today, may_take, terminal_id=visit.terminal_id), position == 0)
+            for position, person in enumerate(persons_of(visit))]
+
+
+def present_family_dues(uow: UnitOfWork, visit_id: int, today: dt.date, settings: CheckoutSettings | None = None,
+                        now: dt.datetime | None = None) -> tuple[list[PersonDues], str]:
+    """The dues screen: each person's lines (new bills frozen) and a fresh checkout key, in one
+    commit. With ``settings``, bills that may be taken over (``create_order``) are shown payable."""
     may_take = take_over_rule(settings, now or utcnow()) if settings is not None else None
 
     def work(session):
         visit = session.get(Visit, visit_id)
-        return due_lines(session, visit.person, today, may_take), new_checkout_key(session, visit)
+        return family_lines(session, visit, today, may_take), new_checkout_key(session, visit)
 
     # the screen shows what this transaction read and froze: no need to read it all again
     return uow.run(work, keep_loaded=True)
 
 
-def _order_with_key(session: Session, key: str, person_id: int) -> PaymentOrder | None:
-    """The order an earlier tap with this checkout key made for this person, if any."""
+def present_dues(uow: UnitOfWork, visit_id: int, today: dt.date, settings: CheckoutSettings | None = None,
+                 now: dt.datetime | None = None):
+    """``present_family_dues`` with everyone's lines in one list."""
+    groups, key = present_family_dues(uow, visit_id, today, settings, now)
+    return all_lines(groups), key
+
+
+def freeze_family_dues(uow: UnitOfWork, visit_id: int, today: dt.date, may_take: TakeOverRule | None = None) -> list:
+    """Everyone's lines on the visit, their new bills committed (the total as items are ticked)."""
+    return uow.run(lambda session: all_lines(family_lines(session, session.get(Visit, visit_id), today, may_take)))
+
+
+def _order_with_key(session: Session, key: str, payer_id: int) -> PaymentOrder | None:
+    """The order an earlier tap with this checkout key made for this payer, if any."""
     order = session.scalar(select(PaymentOrder).where(PaymentOrder.idempotency_key == key))
-    return order if order is not None and order.person_id == person_id else None
+    return order if order is not None and order.payer_id == payer_id else None
 
 
 def create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str, providers: Sequence[PaymentProvider],
@@ -196,7 +216,7 @@ def take_over_rule(settings: CheckoutSettings, now: dt.datetime) -> TakeOverRule
         if any(attempt.status == OrderStatus.CLOSING.value for attempt in order.current_attempts):
             return False  # being closed: the bills come free in a moment, or it was paid
         first = session.scalar(select(func.min(PaymentOrder.created_at)).where(
-            PaymentOrder.person_id == order.person_id, PaymentOrder.terminal_id == order.terminal_id,
+            PaymentOrder.payer_id == order.payer_id, PaymentOrder.terminal_id == order.terminal_id,
             PaymentOrder.created_at >= now - settings.order_window))
         held_since = min(first, order.created_at) if first is not None else order.created_at
         unseen = any(a.provider in settings.unseen_providers for a in order.current_attempts
@@ -235,13 +255,22 @@ def _take_over(uow: UnitOfWork, order_ids: list[int], providers: Providers, now:
         close(uow, attempt_id, OrderStatus.CANCELLED, providers[provider_name], Source.CANCEL, now, detail=TAKEN_OVER)
 
 
-def _rounds_made(session: Session, person_id: int, terminal_id: int, since: dt.datetime) -> int:
-    """How many rounds of QR codes a terminal made for a person since ``since`` (an order's first
-    round and every new round after an expiry count alike)."""
-    rounds = (select(PaymentAttempt.order_id, PaymentAttempt.round_no).join(PaymentOrder, PaymentOrder.id == PaymentAttempt.order_id)
-              .where(PaymentOrder.person_id == person_id, PaymentOrder.terminal_id == terminal_id,
-                     PaymentAttempt.created_at > since).distinct().subquery())
-    return session.scalar(select(func.count()).select_from(rounds))
+def _rounds_made(session: Session, person_ids: list[int], terminal_id: int, since: dt.datetime) -> int:
+    """The most rounds of QR codes a terminal made since ``since`` for any one of ``person_ids``,
+    as the payer or for one of their items (an order's first round and every new round after an
+    expiry count alike). Counted for the insured persons too: otherwise a new payer each time,
+    with the victim added as a family member, would escape the limit."""
+    involved = union(
+        select(PaymentOrderItem.order_id.label("order_id"), PaymentOrderItem.person_id.label("person_id"))
+        .where(PaymentOrderItem.person_id.in_(person_ids)),
+        select(PaymentOrder.id.label("order_id"), PaymentOrder.payer_id.label("person_id")).where(PaymentOrder.payer_id.in_(person_ids)),
+    ).subquery()
+    rounds = (select(involved.c.person_id, PaymentAttempt.order_id, PaymentAttempt.round_no)
+              .join(PaymentAttempt, PaymentAttempt.order_id == involved.c.order_id)
+              .join(PaymentOrder, PaymentOrder.id == PaymentAttempt.order_id)
+              .where(PaymentOrder.terminal_id == terminal_id, PaymentAttempt.created_at > since).distinct().subquery())
+    counts = session.scalars(select(func.count()).select_from(rounds).group_by(rounds.c.person_id))
+    return max(counts, default=0)
 
 
 def _create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str, providers: Sequence[PaymentProvider],
@@ -341,7 +370,8 @@ def _new_round(uow: UnitOfWork, visit_id: int, providers: Sequence[PaymentProvid
                 return None
             if to_local(order.created_at).date() != local_today(now):
                 return None
-            if _rounds_made(session, visit.person_id, visit.terminal_id, now - settings.order_window) >= settings.orders_per_person:
+            persons = list({order.payer_id, *(item.person_id for item in order.items)})
+            if _rounds_made(session, persons, visit.terminal_id, now - settings.order_window) >= settings.orders_per_person:
                 raise CheckoutError("too_many_orders")
             # held again, unless another order took them meanwhile (the unique index says so at the flush)
             session.execute(update(PaymentOrderItem).where(PaymentOrderItem.order_id == order.id).values(live=True)
@@ -365,10 +395,18 @@ def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, pr
         raise CheckoutError("stale")
     if not bill_ids:
         raise CheckoutError("nothing_selected")
-    if _rounds_made(session, visit.person_id, visit.terminal_id, now - settings.order_window) >= settings.orders_per_person:
+    persons = {person.id for person in persons_of(visit)}
+    # only the bills of the persons on this visit: a bill id of anyone else (forged, or of a member
+    # removed since the screen was drawn) is refused as the stale screen it comes from
+    owners = dict(session.execute(select(Bill.id, Bill.person_id).where(Bill.id.in_(set(bill_ids)))).all())
+    if any(owners.get(bill_id) not in persons for bill_id in bill_ids):
+        raise CheckoutError("stale")
+    # the payer and the persons whose bills are chosen (a member with nothing chosen does not count)
+    counted = sorted({visit.person_id, *owners.values()})
+    if _rounds_made(session, counted, visit.terminal_id, now - settings.order_window) >= settings.orders_per_person:
         raise CheckoutError("too_many_orders")
     may_take = take_over_rule(settings, now)
-    lines = {line.bill.id: line for line in due_lines(session, visit.person, local_today(now), may_take)}
+    lines = {line.bill.id: line for line in all_lines(family_lines(session, visit, local_today(now), may_take))}
     chosen = [lines.get(bill_id) for bill_id in dict.fromkeys(bill_ids)]
     if any(line is None or not line.payable for line in chosen):
         # a racing tap with the same key may have made the order (and taken the bills) since we looked
@@ -391,13 +429,13 @@ def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, pr
         raise _Held(sorted(holder.id for holder in holders))  # the providers have the last word
     expires_at = now + settings.ttl
     order = PaymentOrder(
-        idempotency_key=key, person_id=visit.person_id, terminal_id=visit.terminal_id,
+        idempotency_key=key, payer_id=visit.person_id, terminal_id=visit.terminal_id,
         total_fen=sum(line.amount_fen for line in chosen), expires_at=expires_at, created_at=now, round_no=1,
         # the trades are opened this moment and nobody can have scanned them yet: the providers are
         # first asked one query interval from now, like every time after (the surge benchmark found
         # a fifth of a journey's signed calls were these pointless first questions)
         last_queried_at=now,
-        items=[PaymentOrderItem(bill_id=line.bill.id, principal_fen=line.bill.principal_fen, subsidy_fen=line.bill.subsidy_fen,
+        items=[PaymentOrderItem(bill_id=line.bill.id, person_id=line.bill.person_id, principal_fen=line.bill.principal_fen, subsidy_fen=line.bill.subsidy_fen,
                                 late_fee_fen=line.late_fee_fen, amount_fen=line.amount_fen) for line in chosen],
     )
     session.add(order)

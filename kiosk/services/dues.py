@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..domain.premiums import Category, Due, Enrolment, PremiumRule, Scheme, dues_for, late_fee
-from ..models import Bill, PaymentOrder, PaymentOrderItem, Person, PremiumRuleRow
+from ..domain.premiums import Category, Due, Enrolment, PremiumRule, Scheme, dues_for, late_fee, next_window
+from ..models import Bill, PaymentOrder, PaymentOrderItem, Person, PremiumRuleRow, Terminal
+from .enrolments import enrolments_of
 from .uow import UnitOfWork
 
 
@@ -31,6 +32,28 @@ class DueLine:
         return self.amount_fen > 0 and not self.held_elsewhere
 
 
+@dataclass(frozen=True)
+class PersonDues:
+    """One person's group on the dues screen: the payer's first, then each family member's."""
+
+    person: Person
+    lines: list[DueLine]
+    is_payer: bool
+
+    @property
+    def payable(self) -> list[DueLine]:
+        return [line for line in self.lines if line.payable]
+
+    @property
+    def employer_only(self) -> list[Scheme]:
+        """Schemes the person is insured under that only an employer pays (the reason nothing shows for them)."""
+        return [scheme for scheme in schemes_of(self.person) if not scheme.payable_at_kiosk]
+
+
+def all_lines(groups: list[PersonDues]) -> list[DueLine]:
+    return [line for group in groups for line in group.lines]
+
+
 def total_of(lines: list[DueLine], bill_ids) -> int:
     """What ticking ``bill_ids`` costs: payable lines only, each counted once."""
     chosen = set(bill_ids)
@@ -38,18 +61,22 @@ def total_of(lines: list[DueLine], bill_ids) -> int:
 
 
 def rules_for(session: Session, region_id: int) -> list[PremiumRule]:
-    rows = session.scalars(select(PremiumRuleRow).where(PremiumRuleRow.region_id == region_id))
-    return [
-        PremiumRule(
-            scheme=Scheme(row.scheme), valid_from=row.valid_from, valid_to=row.valid_to, flat_fen=row.flat_fen,
-            rate_per_10000=row.rate_per_10000, base_floor_fen=row.base_floor_fen, base_cap_fen=row.base_cap_fen,
-            late_fee_per_10000_per_day=row.late_fee_per_10000_per_day, rounding=row.rounding,
-            window_opens_months_before=row.window_opens_months_before,
-            window_closes_months_after=row.window_closes_months_after,
-            max_arrears_months=row.max_arrears_months, subsidy_percent=dict(row.subsidy_percent or {}),
-        )
-        for row in rows
-    ]
+    """The region's rules in force (active rows), each naming its row for the bills it prices."""
+    from .rules import rule_of_row
+
+    rows = session.scalars(select(PremiumRuleRow).where(PremiumRuleRow.region_id == region_id,
+                                                        PremiumRuleRow.active.is_(True)))
+    return [rule_of_row(row) for row in rows]
+
+
+def pricing_region(session: Session, person: Person, terminal_id: int | None) -> int:
+    """Whose rules price the dues: the terminal's region; the person's where the terminal has none
+    (a terminal registered before regions, or a use case with no terminal)."""
+    if terminal_id is not None:
+        region_id = session.scalar(select(Terminal.region_id).where(Terminal.id == terminal_id))
+        if region_id is not None:
+            return region_id
+    return person.region_id
 
 
 def schemes_of(person: Person) -> list[Scheme]:
@@ -77,7 +104,8 @@ def _bill_for(session: Session, person_id: int, due: Due, known_missing: bool = 
     if bill is None:
         bill = Bill(person_id=person_id, scheme=due.scheme.value, period_start=due.period_start,
                     period_end=due.period_end, due_date=due.due_date, principal_fen=due.principal_fen,
-                    subsidy_fen=due.subsidy_fen, late_fee_per_10000_per_day=due.late_fee_per_10000_per_day)
+                    subsidy_fen=due.subsidy_fen, late_fee_per_10000_per_day=due.late_fee_per_10000_per_day,
+                    rule_id=due.rule_id, waiting_months=due.waiting_months)
         try:
             with session.begin_nested():
                 session.add(bill)
@@ -102,12 +130,13 @@ def _bills_for(session: Session, person_id: int, dues: list[Due]) -> list[Bill]:
 TakeOverRule = Callable[[Session, PaymentOrder], bool]
 
 
-def due_lines(session: Session, person: Person, today: dt.date, may_take: TakeOverRule | None = None) -> list[DueLine]:
-    """What ``person`` may pay on ``today``; bills seen for the first time are frozen (written).
-    A bill held by an order that ``may_take`` allows to be taken over is shown payable."""
-    enrolments = [Enrolment(Scheme(e.scheme), e.start_date, e.end_date, e.base_fen) for e in person.enrolments]
-    dues = dues_for(enrolments, rules_for(session, person.region_id), Category(person.category), today,
-                    _paid_periods(session, person.id))
+def due_lines(session: Session, person: Person, today: dt.date, may_take: TakeOverRule | None = None,
+              terminal_id: int | None = None) -> list[DueLine]:
+    """What ``person`` may pay on ``today`` at the terminal ``terminal_id`` (its region's rules,
+    ``pricing_region``); bills seen for the first time are frozen (written), naming the rule that
+    priced them. A bill held by an order that ``may_take`` allows to be taken over is shown payable."""
+    rules = rules_for(session, pricing_region(session, person, terminal_id))
+    dues = dues_for(enrolments_of(session, person), rules, Category(person.category), today, _paid_periods(session, person.id))
     bills = _bills_for(session, person.id, dues)
     holders = {bill_id: order for bill_id, order in session.execute(
         select(PaymentOrderItem.bill_id, PaymentOrder).join(PaymentOrder, PaymentOrder.id == PaymentOrderItem.order_id)
@@ -117,6 +146,23 @@ def due_lines(session: Session, person: Person, today: dt.date, may_take: TakeOv
     return [DueLine(bill, bill_late_fee(bill, today), bill.id in held) for bill in bills]
 
 
-def freeze_dues(uow: UnitOfWork, person_id: int, today: dt.date, may_take: TakeOverRule | None = None) -> list[DueLine]:
+def freeze_dues(uow: UnitOfWork, person_id: int, today: dt.date, may_take: TakeOverRule | None = None,
+                terminal_id: int | None = None) -> list[DueLine]:
     """The use case behind the dues screen: the lines, their new bills committed."""
-    return uow.run(lambda session: due_lines(session, session.get(Person, person_id), today, may_take))
+    return uow.run(lambda session: due_lines(session, session.get(Person, person_id), today, may_take, terminal_id))
+
+
+@dataclass(frozen=True)
+class WindowNotice:
+    """An annual scheme the person is enrolled in whose payment window is shut today."""
+
+    scheme: Scheme
+    coverage_year: int
+    opens: dt.date
+    closes: dt.date
+
+
+def window_notice(session: Session, person: Person, today: dt.date, terminal_id: int | None = None) -> WindowNotice | None:
+    """When the person's annual scheme can next be paid, if its window is shut today (read only)."""
+    found = next_window(enrolments_of(session, person), rules_for(session, pricing_region(session, person, terminal_id)), today)
+    return WindowNotice(*found) if found else None

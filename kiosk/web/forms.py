@@ -1,6 +1,6 @@
 """Form shapes (Flask-WTF, so every POST carries a CSRF token). The domain judges the values."""
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectMultipleField, StringField
+from wtforms import HiddenField, IntegerField, SelectMultipleField, StringField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -19,3 +19,8 @@ class PayForm(FlaskForm):
 
 class PreferenceForm(FlaskForm):
     next = HiddenField()
+
+
+class MemberForm(FlaskForm):
+    """Remove a family member: the person's internal id (never their ID number)."""
+    person = IntegerField()

@@ -6,21 +6,23 @@ import functools
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, make_response, redirect, request, session, url_for
-from flask_babel import format_datetime
+from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 
 from ..domain.clock import local_today, to_local, utcnow
 from ..domain.idnumber import InvalidIdNumber, parse_resident_id
 from ..domain.orders import OrderStatus, Source
+from ..domain.contributions import FLEXIBLE
 from ..domain.premiums import Category
 from ..services import checkout, receipts, visits
-from ..services.dues import freeze_dues, schemes_of, total_of
+from ..services.contributions import contribution_record
+from ..services.dues import all_lines, schemes_of, total_of, window_notice
 from ..services.people import find_person
 from . import go, limits, render, uow
 from ..payments import payments
-from .forms import ActionForm, IdentifyForm, PayForm, PreferenceForm
-from .messages import CATEGORIES, CHECKOUT_ERRORS, ID_PROBLEMS, LOOK_UPS_LIMITED, PERSON_NOT_FOUND
+from .forms import ActionForm, IdentifyForm, MemberForm, PayForm, PreferenceForm
+from .messages import CATEGORIES, CHECKOUT_ERRORS, FAMILY_ERRORS, ID_PROBLEMS, LOOK_UPS_LIMITED, PERSON_NOT_FOUND
 
 bp = Blueprint("kiosk", __name__)
 
@@ -79,7 +81,8 @@ def attract():
 
 @bp.post("/start")
 def start():
-    session["visit"] = visits.start_visit(uow(), current_app.config["TERMINAL_CODE"], session.get("visit"))
+    session["visit"] = visits.start_visit(uow(), current_app.config["TERMINAL_CODE"], session.get("visit"),
+                                          current_app.config.get("TERMINAL_REGION"))
     if "id_number" not in request.form:
         return go("kiosk.identify")
     # an ID card read on the attract screen: the number came in this POST's body (never in a URL)
@@ -118,17 +121,23 @@ def _identify(form: IdentifyForm):
             return go("kiosk.person")
         limits.note_not_found()
         form.id_number.errors = [PERSON_NOT_FOUND]
-    # drawn at /start too (a card read on the attract screen): the toggles show the identify screen again
-    return render("kiosk/identify.html", "kiosk/_identify_form.html", 422, form=form, here=url_for("kiosk.identify"))
+    return render("kiosk/identify.html", "kiosk/_identify_form.html", 422, form=form, here=_here())
+
+
+def _here() -> str | None:
+    """The identify screen drawn at /start (a card read on the attract screen): its toggles show
+    /identify again, as /start has no page of its own. Elsewhere the page's own address."""
+    return url_for("kiosk.identify") if request.endpoint == "kiosk.start" else None
 
 
 @bp.errorhandler(RateLimitExceeded)
 def look_ups_limited(error):
-    """Too many look-ups (only identify is limited): nothing was looked up. The same screen says
-    until when, and forgets the number typed."""
+    """Too many look-ups (only identify and adding a family member are limited, together):
+    nothing was looked up. The same screen says until when, and forgets the number typed."""
     until = format_datetime(to_local(limits.refused_until()), "HH:mm")
+    mode = MEMBER_MODE if request.endpoint == "kiosk.member_identify_submit" else {}
     return render("kiosk/identify.html", "kiosk/_identify_form.html", 429, form=IdentifyForm(formdata=None),
-                  refusal=LOOK_UPS_LIMITED % {"time": until}, here=url_for("kiosk.identify"))
+                  refusal=LOOK_UPS_LIMITED % {"time": until}, here=_here(), **mode)
 
 
 @bp.get("/person")
@@ -136,7 +145,9 @@ def look_ups_limited(error):
 def person():
     person = g.visit.person
     return render("kiosk/person.html", person=person, schemes=schemes_of(person),
-                  category_note=CATEGORIES[Category(person.category)], form=ActionForm())
+                  category_note=CATEGORIES[Category(person.category)], form=ActionForm(),
+                  record=contribution_record(uow().session, person, local_today(utcnow()), g.visit.terminal_id),
+                  base_changeable=any(scheme in FLEXIBLE for scheme in schemes_of(person)))
 
 
 @bp.post("/person/not-me")
@@ -154,15 +165,20 @@ def _unfinished_order():
 def _dues_context(selected: list[int] | None = None, error=None):
     now = utcnow()
     today = local_today(now)
-    # bills another terminal's unscanned order has held past its grace are offered here (create_order)
-    lines, key = checkout.present_dues(uow(), g.visit.id, today, _settings(), now)
+    # bills another terminal's unscanned order has held past its grace are offered here (create_order);
+    # grouped by person: the payer's first, then each family member's
+    groups, key = checkout.present_family_dues(uow(), g.visit.id, today, _settings(), now)
+    lines = all_lines(groups)
     person = g.visit.person
     payable = [line for line in lines if line.payable]
     chosen = {line.bill.id for line in payable} if selected is None else set(selected)
     form = PayForm(formdata=None, key=key)
     employer_only = [scheme for scheme in schemes_of(person) if not scheme.payable_at_kiosk]
-    return dict(person=person, lines=lines, payable=payable, chosen=chosen, total_fen=total_of(lines, chosen), form=form,
-                error=error, employer_only=employer_only, today=today)
+    window = window_notice(uow().session, person, today, g.visit.terminal_id)
+    return dict(person=person, groups=groups, family=len(groups) > 1, lines=lines, payable=payable, chosen=chosen,
+                total_fen=total_of(lines, chosen), form=form, error=error, employer_only=employer_only, today=today,
+                may_add_member=visits.may_add_member(g.visit), member_form=MemberForm(formdata=None), window=window,
+                window_dates=(format_date(window.opens, "long"), format_date(window.closes, "long")) if window else None)
 
 
 @bp.get("/dues")
@@ -181,7 +197,7 @@ def dues_total():
     if not form.validate_on_submit():  # a bill id that is not a number
         return go("kiosk.dues")
     now = utcnow()
-    lines = freeze_dues(uow(), g.visit.person_id, local_today(now), checkout.take_over_rule(_settings(), now))
+    lines = checkout.freeze_family_dues(uow(), g.visit.id, local_today(now), checkout.take_over_rule(_settings(), now))
     return render("kiosk/_total.html", total_fen=total_of(lines, form.bills.data or []), out_of_band=True)
 
 
@@ -197,6 +213,97 @@ def pay():
         selected = None if error.reason == "stale" else form.bills.data
         return render("kiosk/dues.html", status=422, **_dues_context(selected, CHECKOUT_ERRORS[error.reason]))
     return go("kiosk.payment")
+
+
+# Paying for others (seed 003): "Add a family member" on the dues screen -> the keypad again, in
+# this mode (same checks, same limits, same messages) -> the member's masked name and ID to
+# confirm -> the dues screen, grouped by person. The person looked up waits on the server-side
+# visit, never in the browser: no ID number or name in a URL.
+MEMBER_MODE = {"member_mode": True, "submit_endpoint": "kiosk.member_identify_submit"}
+
+
+def _family_refused(reason: str):
+    return render("kiosk/dues.html", **_dues_context(error=FAMILY_ERRORS[reason]))
+
+
+@bp.get("/family/add")
+@needs_visit()
+def member_identify():
+    if _unfinished_order():
+        return redirect(url_for("kiosk.payment"), code=303)
+    if not visits.may_add_member(g.visit):
+        return _family_refused("too_many")
+    return render("kiosk/identify.html", "kiosk/_identify_form.html", form=IdentifyForm(), **MEMBER_MODE)
+
+
+@bp.post("/family/add")
+@needs_visit()
+@limits.look_up
+def member_identify_submit():
+    if _unfinished_order():
+        return go("kiosk.payment")
+    form = IdentifyForm()
+    try:
+        resident = parse_resident_id(form.id_number.data or "", local_today(utcnow()))
+    except InvalidIdNumber as error:
+        form.id_number.errors = [ID_PROBLEMS[error.problem]]
+    else:
+        person = find_person(resident.number, current_app.config["ID_DIGEST_KEY"])
+        if person is None:
+            limits.note_not_found()
+            form.id_number.errors = [PERSON_NOT_FOUND]
+        else:
+            try:
+                visits.propose_member(uow(), g.visit.id, person.id)
+            except visits.FamilyError as refusal:
+                if refusal.reason == "paying":
+                    return go("kiosk.payment")
+                form.id_number.errors = [FAMILY_ERRORS[refusal.reason]]
+            else:
+                return go("kiosk.member_confirm")
+    return render("kiosk/identify.html", "kiosk/_identify_form.html", 422, form=form, **MEMBER_MODE)
+
+
+@bp.get("/family/confirm")
+@needs_visit()
+def member_confirm():
+    candidate = g.visit.candidate
+    if candidate is None or _unfinished_order():
+        return redirect(url_for("kiosk.dues"), code=303)
+    return render("kiosk/member.html", person=candidate, form=ActionForm())
+
+
+@bp.post("/family/confirm")
+@needs_visit()
+def member_confirm_submit():
+    if _unfinished_order():
+        return go("kiosk.payment")
+    try:
+        visits.confirm_member(uow(), g.visit.id)
+    except visits.FamilyError as refusal:
+        if refusal.reason in ("no_candidate", "paying"):
+            return go("kiosk.dues")  # which sends an open order on to its QR screen
+        return _family_refused(refusal.reason)
+    return go("kiosk.dues")
+
+
+@bp.post("/family/cancel")
+@needs_visit()
+def member_cancel():
+    visits.drop_candidate(uow(), g.visit.id)
+    return go("kiosk.dues")
+
+
+@bp.post("/family/remove")
+@needs_visit()
+def member_remove():
+    form = MemberForm()
+    if form.validate_on_submit() and form.person.data is not None:
+        try:
+            visits.remove_member(uow(), g.visit.id, form.person.data)
+        except visits.FamilyError:
+            return go("kiosk.payment")  # the list of an order being paid does not change
+    return go("kiosk.dues")
 
 
 def _current_order():
@@ -312,7 +419,7 @@ def receipt():
 def _receipt_context(order_id: int, auto_print: bool) -> dict:
     # the order with everything the receipt shows, in three reads (not one per item and bill)
     order = checkout.order_with_receipt(uow().session, order_id)
-    return dict(order=order, receipt=order.receipt, auto_print=auto_print, form=ActionForm(),
+    return dict(order=order, receipt=order.receipt, groups=receipts.receipt_groups(order), auto_print=auto_print, form=ActionForm(),
                 kept_fen=order.total_fen - order.refund_due_fen, paid_twice=checkout.paid_twice(order))
 
 

@@ -38,18 +38,21 @@ def _setting(name: str):
     return lambda: current_app.config[name]
 
 
+# every view that looks an ID number up (identify, a card read on the attract screen, and adding a
+# family member) counts against the same limits: a second keypad must not double what a scan may try
+SCOPE = "look-up"
+
+
 def look_up(view):
     """Limit ``view`` (after ``needs_visit``, which loads the visit the keys come from); ``view``
     may also be a function a view calls once it has loaded the visit."""
-    # shared: every way in to a look-up (the identify form, a card read on the attract screen)
-    # counts against the same limits
     limits = (
-        limiter.shared_limit(_setting("LOOKUP_LIMIT_PER_VISIT"), "look-up", key_func=lambda: f"visit:{_visit()}"),
-        limiter.shared_limit(_setting("LOOKUP_LIMIT_PER_TERMINAL"), "look-up", key_func=lambda: f"terminal:{_terminal()}"),
+        limiter.shared_limit(_setting("LOOKUP_LIMIT_PER_VISIT"), SCOPE, key_func=lambda: f"visit:{_visit()}"),
+        limiter.shared_limit(_setting("LOOKUP_LIMIT_PER_TERMINAL"), SCOPE, key_func=lambda: f"terminal:{_terminal()}"),
         # tested before the look-up, counted after it only if it found nobody
-        limiter.shared_limit(_setting("NOT_FOUND_LIMIT_PER_VISIT"), "look-up", key_func=lambda: f"visit-miss:{_visit()}",
+        limiter.shared_limit(_setting("NOT_FOUND_LIMIT_PER_VISIT"), SCOPE, key_func=lambda: f"visit-miss:{_visit()}",
                              deduct_when=_not_found),
-        limiter.shared_limit(_setting("NOT_FOUND_LIMIT_PER_TERMINAL"), "look-up", key_func=lambda: f"terminal-miss:{_terminal()}",
+        limiter.shared_limit(_setting("NOT_FOUND_LIMIT_PER_TERMINAL"), SCOPE, key_func=lambda: f"terminal-miss:{_terminal()}",
                              deduct_when=_not_found),
     )
     for limit in limits:

@@ -28,6 +28,12 @@ CHECKOUT_ERRORS = {
                           "and try again, or ask at the counter."),
 }
 
+FAMILY_ERRORS = {
+    "is_payer": _l("This is your own ID number: your items are on the list already. Please enter the family member's number."),
+    "already_added": _l("This person is on the list already."),
+    "too_many": _l("One payment covers at most six persons. Please pay for this list first, then start again for the others."),
+}
+
 SCHEMES = {
     Scheme.RESIDENT_MEDICAL: _l("Urban and rural resident medical insurance"),
     Scheme.FLEXIBLE_MEDICAL: _l("Medical insurance (flexible employment)"),
@@ -46,4 +52,5 @@ CATEGORIES = {
     Category.STANDARD: "",
     Category.MINIMUM_LIVING: _l("Minimum living guarantee: the government pays part of your premium"),
     Category.EXTREME_POVERTY: _l("Extreme poverty support: the government pays your premium"),
+    Category.ORPHAN: _l("Orphan support: the government pays your premium"),
 }

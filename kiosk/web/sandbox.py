@@ -22,7 +22,7 @@ def _show(trade):
 
 def _payee(out_trade_no: str) -> str:
     attempt = db.session.scalar(select(PaymentAttempt).where(PaymentAttempt.out_trade_no == out_trade_no))
-    return attempt.order.person.region.agency_name if attempt else ""
+    return attempt.order.payer.region.agency_name if attempt else ""
 
 
 @bp.get("/wallet/<token>")

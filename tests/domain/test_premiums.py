@@ -3,7 +3,7 @@ import datetime as dt
 
 from kiosk.domain.premiums import Category, Enrolment, PremiumRule, Scheme, dues_for, employee_contribution, late_fee
 
-RESIDENT = PremiumRule(Scheme.RESIDENT_MEDICAL, dt.date(2024, 1, 1), flat_fen=40000, window_opens_months_before=4,
+RESIDENT = PremiumRule(Scheme.RESIDENT_MEDICAL, dt.date(2024, 1, 1), flat_fen=40000,
                        subsidy_percent={"minimum_living": 70, "extreme_poverty": 100})
 FLEX = PremiumRule(Scheme.FLEXIBLE_MEDICAL, dt.date(2024, 1, 1), rate_per_10000=900, base_floor_fen=400000,
                    base_cap_fen=2000000, late_fee_per_10000_per_day=5, max_arrears_months=24)
@@ -23,7 +23,8 @@ def test_resident_pays_next_year_in_the_september_to_december_window():
 
 
 def test_a_window_that_stays_open_into_the_year_still_offers_that_year():
-    longer = PremiumRule(Scheme.RESIDENT_MEDICAL, dt.date(2024, 1, 1), flat_fen=40000, window_closes_months_after=8)
+    longer = PremiumRule(Scheme.RESIDENT_MEDICAL, dt.date(2024, 1, 1), flat_fen=40000, window_closes="08-31",
+                         window_closes_year=0)
     enrolment = [Enrolment(Scheme.RESIDENT_MEDICAL, dt.date(2020, 1, 1))]
     (due,) = dues_for(enrolment, [longer], Category.STANDARD, dt.date(2027, 8, 31))
     assert due.period_start == dt.date(2027, 1, 1)

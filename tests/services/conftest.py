@@ -115,6 +115,22 @@ class Terminal:
             visits.set_person(uow(), self._visit().id, person.id)
         return self
 
+    def add_member(self, number: str) -> Terminal:
+        """Add a family member: looked up, proposed, confirmed (raises ``visits.FamilyError``)."""
+        with self.app.app_context():
+            resident = parse_resident_id(number, local_today(utcnow()))
+            person = find_person(resident.number, self.app.config["ID_DIGEST_KEY"])
+            visit_id = self._visit().id
+            visits.propose_member(uow(), visit_id, person.id)
+            visits.confirm_member(uow(), visit_id)
+        return self
+
+    def family_bills(self) -> list[int]:
+        """Everyone's payable bills on this visit (payer first), without a new checkout key."""
+        with self.app.app_context():
+            lines = checkout.freeze_family_dues(uow(), self._visit().id, local_today(utcnow()))
+            return [line.bill.id for line in lines if line.payable]
+
     def payable_bills(self) -> list[int]:
         """Look at the dues (this freezes the bills) without a new checkout key."""
         with self.app.app_context():

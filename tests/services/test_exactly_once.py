@@ -451,8 +451,8 @@ def _second_order(app, bill_ids, live: bool, settled: bool) -> None:
         items = db.session.scalars(select(PaymentOrderItem).where(PaymentOrderItem.bill_id.in_(bill_ids))).all()
         by_bill = {item.bill_id: item for item in items}
         db.session.add(PaymentOrder(
-            idempotency_key="bypass", person_id=first.person_id, terminal_id=first.terminal_id, total_fen=sum(by_bill[b].amount_fen for b in bill_ids), expires_at=first.expires_at,
-            items=[PaymentOrderItem(bill_id=b, principal_fen=by_bill[b].principal_fen, subsidy_fen=by_bill[b].subsidy_fen,
+            idempotency_key="bypass", payer_id=first.payer_id, terminal_id=first.terminal_id, total_fen=sum(by_bill[b].amount_fen for b in bill_ids), expires_at=first.expires_at,
+            items=[PaymentOrderItem(bill_id=b, person_id=by_bill[b].person_id, principal_fen=by_bill[b].principal_fen, subsidy_fen=by_bill[b].subsidy_fen,
                                     late_fee_fen=by_bill[b].late_fee_fen, amount_fen=by_bill[b].amount_fen, live=live,
                                     settled=settled) for b in bill_ids],
         ))

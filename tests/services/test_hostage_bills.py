@@ -207,8 +207,8 @@ def test_an_order_made_while_another_terminal_looks_is_never_taken_over_before_i
     now = start + GRACE + dt.timedelta(seconds=1)
     real_due_lines, made_by_w = checkout.due_lines, []
 
-    def w_takes_over_just_after_t_looks(session, person, today, may_take=None):
-        lines = real_due_lines(session, person, today, may_take)
+    def w_takes_over_just_after_t_looks(session, person, today, may_take=None, **terminal):
+        lines = real_due_lines(session, person, today, may_take, **terminal)
         if may_take is not None and not made_by_w:  # T making its order (not showing the dues)
             made_by_w.append(None)
             thread = threading.Thread(target=lambda: made_by_w.append(w.try_order(bills, now)))

@@ -40,6 +40,7 @@ def app_config(monkeypatch):
     monkeypatch.setenv("KIOSK_PUBLIC_BASE_URL", f"https://{PUBLIC_HOST}")
     monkeypatch.setenv("KIOSK_TRAINING_MODE", "on")
     monkeypatch.setenv("KIOSK_SANDBOX_NOTIFY", "off")
+    monkeypatch.setenv("KIOSK_TERMINAL_REGION", "110105")
     return {"ENV_NAME": "production"}
 
 
