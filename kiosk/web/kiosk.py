@@ -109,18 +109,26 @@ def _identify_scanned():
     return _identify(IdentifyForm())
 
 
-def _identify(form: IdentifyForm):
+def _look_up(form: IdentifyForm):
+    """The person whose ID number is in ``form``, or None with the reason on the field (a number
+    that breaks a rule, or nobody insured under it: the latter counts against the not-found budget)."""
     try:
         resident = parse_resident_id(form.id_number.data or "", local_today(utcnow()))
     except InvalidIdNumber as error:
         form.id_number.errors = [ID_PROBLEMS[error.problem]]
-    else:
-        person = find_person(resident.number, current_app.config["ID_DIGEST_KEY"])
-        if person is not None:
-            visits.set_person(uow(), g.visit.id, person.id)
-            return go("kiosk.person")
+        return None
+    person = find_person(resident.number, current_app.config["ID_DIGEST_KEY"])
+    if person is None:
         limits.note_not_found()
         form.id_number.errors = [PERSON_NOT_FOUND]
+    return person
+
+
+def _identify(form: IdentifyForm):
+    person = _look_up(form)
+    if person is not None:
+        visits.set_person(uow(), g.visit.id, person.id)
+        return go("kiosk.person")
     return render("kiosk/identify.html", "kiosk/_identify_form.html", 422, form=form, here=_here())
 
 
@@ -243,24 +251,16 @@ def member_identify_submit():
     if _unfinished_order():
         return go("kiosk.payment")
     form = IdentifyForm()
-    try:
-        resident = parse_resident_id(form.id_number.data or "", local_today(utcnow()))
-    except InvalidIdNumber as error:
-        form.id_number.errors = [ID_PROBLEMS[error.problem]]
-    else:
-        person = find_person(resident.number, current_app.config["ID_DIGEST_KEY"])
-        if person is None:
-            limits.note_not_found()
-            form.id_number.errors = [PERSON_NOT_FOUND]
+    person = _look_up(form)
+    if person is not None:
+        try:
+            visits.propose_member(uow(), g.visit.id, person.id)
+        except visits.FamilyError as refusal:
+            if refusal.reason == "paying":
+                return go("kiosk.payment")
+            form.id_number.errors = [FAMILY_ERRORS[refusal.reason]]
         else:
-            try:
-                visits.propose_member(uow(), g.visit.id, person.id)
-            except visits.FamilyError as refusal:
-                if refusal.reason == "paying":
-                    return go("kiosk.payment")
-                form.id_number.errors = [FAMILY_ERRORS[refusal.reason]]
-            else:
-                return go("kiosk.member_confirm")
+            return go("kiosk.member_confirm")
     return render("kiosk/identify.html", "kiosk/_identify_form.html", 422, form=form, **MEMBER_MODE)
 
 
