@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tests.helpers import WANG_DASHAN, ZHAO_MIN
 
 from .axe import Audit
-from .steps import identify, scripts_ready, tap_number, translated, url_is, wallet_url
+from .steps import KIOSK_LANDSCAPE, KIOSK_PORTRAIT, identify, scripts_ready, tap_number, translated, url_is, wallet_url
 
 pytestmark = pytest.mark.browser
 
@@ -182,4 +182,35 @@ def test_the_sandbox_wallet_passes_axe_in_both_languages_and_text_sizes(live_ser
             phone.locator("#toggle-text-size").click()
         expect(phone.locator("#wallet-pay")).to_be_visible()
         audit.check(phone, f"sandbox wallet [{lang}, {'large' if large else 'normal'} text]")
+    audit.expect_none()
+
+
+def test_the_expired_and_cancelled_screens_pass_axe_in_both_languages_sizes_and_orientations(live_server, page):
+    """The QR screen's expiry (new QR or cancel) and the list a cancel lands on, which the walk
+    above does not reach: checked in each combination, portrait and landscape."""
+    kiosk = live_server(ORDER_TTL_SECONDS=4)
+    page.goto(kiosk("/"))
+    page.locator("#service-pay").click()
+    identify(page, kiosk, ZHAO_MIN)
+    page.locator("#confirm-person").click()
+    audit = Audit()
+
+    def each_combination(screen: str) -> None:
+        for lang, large in (("zh", False), ("zh", True), ("en", True), ("en", False)):
+            if page.locator("html").get_attribute("lang") != ("zh-CN" if lang == "zh" else "en"):
+                page.locator("#toggle-language").click()
+            if (page.locator("#toggle-text-size").get_attribute("aria-pressed") == "true") != large:
+                page.locator("#toggle-text-size").click()
+            for size in (KIOSK_PORTRAIT, KIOSK_LANDSCAPE):
+                page.set_viewport_size(size)
+                audit.check(page, f"{screen} [{lang}, {'large' if large else 'normal'} text, {size['width']}x{size['height']}]")
+
+    page.locator("#pay-button").click()
+    page.locator("#cancel-payment").click()
+    expect(page.locator("#cancelled-notice")).to_be_visible()
+    each_combination("dues after a cancel")
+    page.set_viewport_size(KIOSK_PORTRAIT)
+    page.locator("#pay-button").click()
+    expect(page.locator("#expired")).to_be_visible()
+    each_combination("QR expired")
     audit.expect_none()
