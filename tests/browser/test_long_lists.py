@@ -155,3 +155,31 @@ def test_eight_items_show_more_at_once_and_more_below_says_when_the_list_goes_on
             else:
                 expect(hint).to_be_hidden()
         shoot(page, "dues-eight-items-large-text" if large else "dues-eight-items")
+
+
+UNCOVERED = """e => {
+  const box = e.getBoundingClientRect();
+  const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+  return hit !== null && (hit === e || e.contains(hit));
+}"""
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_person_screen_keeps_its_buttons_on_the_screen_with_contribution_years_in_large_text(kiosk, page, lang):
+    """The person screen grew (contribution years, the pension's top-up, a change of base): in large
+    text its actions stay on the screen, not under its bottom edge or the "More below" hint."""
+    start(page, kiosk)
+    if lang == "en":
+        page.locator("#toggle-language").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.locator("#toggle-text-size").click()
+    expect(page.locator("body")).to_have_class(LARGE_TEXT)
+    identify(page, kiosk, CHEN_JIANGUO)
+    expect(page.locator("#contribution-years")).to_be_visible()
+    for orientation, size in KIOSK_SIZES.items():
+        page.set_viewport_size(size)
+        page.evaluate("window.scrollTo(0, 0)")
+        expect_on_screen(page, "#masked-name", "#confirm-person", "#change-base", "#not-me")
+        for selector in ("#confirm-person", "#change-base", "#not-me"):
+            assert page.locator(selector).evaluate(UNCOVERED), f"{selector} is covered ({orientation})"
+    shoot(page, f"person-large-text-{lang}")
