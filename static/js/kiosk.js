@@ -45,6 +45,10 @@
     var input = idField();
     if (input) input.focus();
     markForReplacing(input);
+    // a result the server has just worked out (the calculator's, a new base's amount) is brought
+    // into sight: in large text it can be below the screen's bottom edge
+    var result = document.querySelector(".result[role=status], .preview");
+    if (result) result.scrollIntoView({ block: "nearest" });
   });
   markForReplacing(idField());
   document.addEventListener("pointerdown", function (event) {
