@@ -16,6 +16,7 @@ from ..domain.money import yuan_of_fen
 from ..domain.premiums import Category, Scheme
 from ..services import bases, calculator
 from . import go, render, uow
+from .forms import row_id
 from .kiosk import load_visit, needs_visit
 
 bp = Blueprint("contributions", __name__)
@@ -51,13 +52,13 @@ class CalculatorForm(FlaskForm):
 
 class BaseForm(FlaskForm):
     base = StringField()
-    enrolments = SelectMultipleField(coerce=int, validate_choice=False, widget=ListWidget(prefix_label=False),
+    enrolments = SelectMultipleField(coerce=row_id, validate_choice=False, widget=ListWidget(prefix_label=False),
                                      option_widget=CheckboxInput())
 
 
 class ConfirmBaseForm(FlaskForm):
     base = HiddenField()
-    enrolments = SelectMultipleField(coerce=int, validate_choice=False)
+    enrolments = SelectMultipleField(coerce=row_id, validate_choice=False)
 
 
 @bp.app_template_filter("rate")
