@@ -39,9 +39,12 @@ CLAMPS = {
     Clamp.FLOOR: _l("Raised to the lowest base: the base is never below it."),
     Clamp.CAP: _l("Lowered to the highest base: the base is never above it."),
 }
+# every category: a rule may subsidise any of them (the demo's orphans had a row with no name)
 SUBSIDY_CATEGORIES = {
+    Category.STANDARD: _l("Other residents"),
     Category.MINIMUM_LIVING: _l("Minimum living guarantee"),
     Category.EXTREME_POVERTY: _l("Extreme poverty support"),
+    Category.ORPHAN: _l("Orphans"),
 }
 
 
