@@ -159,12 +159,14 @@ class ResidentQuote:
 
 
 def resident_quote(rule: PremiumRule) -> ResidentQuote:
+    """The year's amount and, for each category with a subsidy, what the government and the person
+    pay: as the person's bill will (``PremiumRule.subsidy_fen``: never below the national minimum,
+    whether or not the rule names the category)."""
     annual = max(0, rule.flat_fen)
     subsidies = []
     for category in Category:
-        percent = min(100, max(0, rule.subsidy_percent.get(category.value, 0)))
-        if percent:
-            subsidy = annual * percent // 100
+        subsidy = rule.subsidy_fen(category, annual)
+        if subsidy:
             subsidies.append((category, subsidy, annual - subsidy))
     return ResidentQuote(annual, tuple(subsidies))
 

@@ -38,6 +38,9 @@ INTEGER_FIELDS = (
     "waiting_months_per_gap_year",
 )
 RATE_FIELDS = ("rate_per_10000", "employer_rate_per_10000", "supplementary_rate_per_10000", "late_fee_per_10000_per_day")
+# every integer field is stored in an INTEGER column (32-bit on PostgreSQL): a larger value is
+# refused here, with the field, not by the database in the middle of the load
+MAX_INTEGER = 2**31 - 1
 ROUNDINGS = ("fen", "yuan")
 WINDOW_YEARS = (-1, 0)  # the year before the coverage year, or the coverage year itself
 RULE_FIELDS = tuple(f.name for f in dataclasses.fields(PremiumRule) if f.name != "rule_id")
@@ -212,6 +215,8 @@ def _rule(raw, where: str, problem) -> PremiumRule | None:
             problem(f"{where}.{key}", f"is {value!r}: give a whole number (amounts in fen, rates per 10,000)")
         elif value < 0:
             problem(f"{where}.{key}", f"is {value}: it cannot be negative")
+        elif value > MAX_INTEGER:
+            problem(f"{where}.{key}", f"is {value}: the largest number a rule may hold is {MAX_INTEGER}")
         elif key in RATE_FIELDS and value > 10000:
             problem(f"{where}.{key}", f"is {value}: a rate per 10,000 is at most 10000 (100 %)")
         else:

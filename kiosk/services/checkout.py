@@ -208,16 +208,20 @@ class _Held(Exception):
 def take_over_rule(settings: CheckoutSettings, now: dt.datetime) -> TakeOverRule:
     """Whether an order's bills may be taken over, as far as the database knows: every attempt
     of its round is pending (none paid, none being closed) and its terminal's grace for the
-    person is over. The providers have the last word (scanned?)."""
+    persons is over. The providers have the last word (scanned?)."""
 
     def may_take(session: Session, order: PaymentOrder) -> bool:
         if order.status != OrderStatus.PENDING.value or order.paid_attempt_id is not None:
             return False
         if any(attempt.status == OrderStatus.CLOSING.value for attempt in order.current_attempts):
             return False  # being closed: the bills come free in a moment, or it was paid
+        # the terminal's first order in the window for anyone this order is for, as payer or as an
+        # item's insured person: a new payer with the same person added does not start it afresh
+        persons = {order.payer_id, *(item.person_id for item in order.items)}
         first = session.scalar(select(func.min(PaymentOrder.created_at)).where(
-            PaymentOrder.payer_id == order.payer_id, PaymentOrder.terminal_id == order.terminal_id,
-            PaymentOrder.created_at >= now - settings.order_window))
+            PaymentOrder.terminal_id == order.terminal_id, PaymentOrder.created_at >= now - settings.order_window,
+            PaymentOrder.payer_id.in_(persons)
+            | PaymentOrder.id.in_(select(PaymentOrderItem.order_id).where(PaymentOrderItem.person_id.in_(persons)))))
         held_since = min(first, order.created_at) if first is not None else order.created_at
         unseen = any(a.provider in settings.unseen_providers for a in order.current_attempts
                      if a.status == OrderStatus.PENDING.value)

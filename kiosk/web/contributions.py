@@ -16,6 +16,7 @@ from ..domain.money import yuan_of_fen
 from ..domain.premiums import Category, Scheme
 from ..services import bases, calculator
 from . import go, render, uow
+from .forms import row_id
 from .kiosk import load_visit, needs_visit
 
 bp = Blueprint("contributions", __name__)
@@ -38,9 +39,12 @@ CLAMPS = {
     Clamp.FLOOR: _l("Raised to the lowest base: the base is never below it."),
     Clamp.CAP: _l("Lowered to the highest base: the base is never above it."),
 }
+# every category: a rule may subsidise any of them (the demo's orphans had a row with no name)
 SUBSIDY_CATEGORIES = {
+    Category.STANDARD: _l("Other residents"),
     Category.MINIMUM_LIVING: _l("Minimum living guarantee"),
     Category.EXTREME_POVERTY: _l("Extreme poverty support"),
+    Category.ORPHAN: _l("Orphans"),
 }
 
 
@@ -51,13 +55,13 @@ class CalculatorForm(FlaskForm):
 
 class BaseForm(FlaskForm):
     base = StringField()
-    enrolments = SelectMultipleField(coerce=int, validate_choice=False, widget=ListWidget(prefix_label=False),
+    enrolments = SelectMultipleField(coerce=row_id, validate_choice=False, widget=ListWidget(prefix_label=False),
                                      option_widget=CheckboxInput())
 
 
 class ConfirmBaseForm(FlaskForm):
     base = HiddenField()
-    enrolments = SelectMultipleField(coerce=int, validate_choice=False)
+    enrolments = SelectMultipleField(coerce=row_id, validate_choice=False)
 
 
 @bp.app_template_filter("rate")

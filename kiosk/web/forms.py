@@ -4,6 +4,20 @@ from wtforms import HiddenField, IntegerField, SelectMultipleField, StringField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
+# the largest id an INTEGER column holds (PostgreSQL's is 32-bit): a larger "id" names no row, and
+# handed to the database it is an error there (integer out of range), not an empty answer
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(value) -> int:
+    """A row's id as a form sends it: a whole number an id column can hold, else ValueError
+    (the field is invalid, as for text that is not a number)."""
+    number = int(value)
+    if not 1 <= number <= MAX_ROW_ID:
+        raise ValueError("not an id")
+    return number
+
+
 class ActionForm(FlaskForm):
     """A button that changes something: nothing but the CSRF token."""
 
@@ -13,7 +27,7 @@ class IdentifyForm(FlaskForm):
 
 
 class PayForm(FlaskForm):
-    bills = SelectMultipleField(coerce=int, validate_choice=False, widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    bills = SelectMultipleField(coerce=row_id, validate_choice=False, widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     key = HiddenField()
 
 

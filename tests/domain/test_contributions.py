@@ -72,7 +72,20 @@ def test_employee_medical_parts_match_seed_001():
 def test_resident_medical_is_a_flat_year_with_its_subsidies():
     quote = resident_quote(RESIDENT)
     assert quote.annual_fen == 40000
-    assert quote.subsidies == ((Category.MINIMUM_LIVING, 28000, 12000), (Category.EXTREME_POVERTY, 40000, 0))
+    # orphans: not in the rule, yet they pay nothing by national policy (as their bills say)
+    assert quote.subsidies == ((Category.MINIMUM_LIVING, 28000, 12000), (Category.EXTREME_POVERTY, 40000, 0),
+                               (Category.ORPHAN, 40000, 0))
+
+
+@pytest.mark.parametrize("subsidy_percent", [{}, {"minimum_living": 70}, {"standard": 10, "orphan": 100}])
+def test_the_calculator_subsidises_each_category_as_its_bill_will(subsidy_percent):
+    # a rule that leaves a category out still gives it the national minimum: the calculator must
+    # not tell a minimum-living person they pay the full year when their bill says 40 %
+    rule = PremiumRule(Scheme.RESIDENT_MEDICAL, dt.date(2024, 1, 1), flat_fen=40000, subsidy_percent=subsidy_percent)
+    quoted = {category: (subsidy, pays) for category, subsidy, pays in resident_quote(rule).subsidies}
+    for category in Category:
+        (bill,) = dues_for([Enrolment(Scheme.RESIDENT_MEDICAL, dt.date(2020, 1, 1))], [rule], category, TODAY)
+        assert quoted.get(category, (0, rule.flat_fen)) == (bill.subsidy_fen, bill.principal_fen - bill.subsidy_fen)
 
 
 def test_a_new_base_outside_floor_and_cap_is_refused_not_clamped():

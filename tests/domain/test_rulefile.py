@@ -56,6 +56,9 @@ def test_seed_001_examples_come_out_of_the_demo_files_employee_rule():
     ({"flat_fen": "40000"}, "rules[0].flat_fen", "whole number"),
     ({"flat_fen": True}, "rules[0].flat_fen", "whole number"),
     ({"rate_per_10000": 10001}, "rules[0].rate_per_10000", "at most 10000"),
+    # beyond an INTEGER column: SQLite stored it, PostgreSQL failed the whole load with a traceback
+    ({"flat_fen": 2**31}, "rules[0].flat_fen", "largest number a rule may hold is 2147483647"),
+    ({"waiting_months": 10**15}, "rules[0].waiting_months", "largest number"),
     ({"rounding": "jiao"}, "rules[0].rounding", '"fen" or "yuan"'),
     ({"scheme": "dental"}, "rules[0].scheme", "known schemes are"),
     ({"valid_from": "2024-02-30"}, "rules[0].valid_from", "no date in the calendar"),

@@ -22,7 +22,7 @@ from kiosk.extensions import db
 from kiosk.models import PaymentEvent
 from kiosk.services import checkout
 from kiosk.services.checkout import CheckoutError
-from tests.helpers import ZHAO_MIN
+from tests.helpers import LI_XIAOHONG, SUN_LI, ZHANG_SAN, ZHAO_MIN
 from tests.services.conftest import (
     NOTIFY_URL, SETTINGS, Terminal, bills_of, buyer_pays, buyer_scans, close, poll, provider_of, read_ledger, run_together,
     trade_of, uow, wallet_token,
@@ -93,6 +93,27 @@ def test_a_terminal_cancelling_and_ordering_again_every_few_seconds_keeps_the_bi
     # A's trade is closed at the provider: its QR can no longer be paid, and A's screen says cancelled
     assert trade_of(demo, taken).status == "TRADE_CLOSED" and not wallet_pays(demo, taken)
     assert poll(demo, taken) == CANCELLED
+
+
+def test_a_new_payer_with_the_person_added_as_a_family_member_does_not_start_the_grace_afresh(demo):
+    # paying for others: whoever knows the ID number can add the person to any payer's list. The
+    # grace ran from the terminal's first order *by that payer*, so naming a new payer for each
+    # order kept the person's bills from every other terminal, order after order
+    a, b, bills = two_terminals(demo)
+    start = utcnow()
+    held = a.identify(ZHANG_SAN).add_member(ZHAO_MIN).order(bills, start)
+    seen_by_b = []
+    for step, payer in enumerate((LI_XIAOHONG, SUN_LI, ZHANG_SAN), start=1):
+        now = start + dt.timedelta(seconds=15 * step)
+        close(demo, held, now=now)
+        held = a.identify(payer).add_member(ZHAO_MIN).order(bills, now)  # "Not me", another payer, the person again
+        got = b.try_order(bills, now + dt.timedelta(seconds=1))
+        seen_by_b.append(got)
+        if isinstance(got, int):
+            break
+    # the grace counts from the terminal's first order for the person, whoever paid: 20 s, not 20 s a payer
+    assert seen_by_b[0] == "held_elsewhere" and isinstance(seen_by_b[1], int), seen_by_b
+    assert read_ledger(demo).status(held) == CANCELLED
 
 
 def test_within_the_grace_period_nothing_is_taken_and_the_provider_is_not_even_asked(demo, monkeypatch):

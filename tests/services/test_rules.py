@@ -77,6 +77,18 @@ def test_an_invalid_file_is_refused_and_nothing_changes(demo, tmp_path):
         assert db.session.scalar(select(Region).where(Region.code == "110106")) is None
 
 
+def test_a_number_too_large_to_store_is_refused_with_its_field_and_nothing_changes(demo, tmp_path):
+    # PostgreSQL's INTEGER ends at 2**31 - 1: the load failed there with "integer out of range"
+    # (a traceback, not the file's problems), while SQLite stored the absurd price
+    path = write(tmp_path, "a.json", demo_with(flat_fen=2**31))
+    with demo.app_context():
+        before = snapshot()
+        with pytest.raises(RuleFileError) as refused:
+            load_rule_files(uow(), [path])
+        assert [p.field for p in refused.value.problems] == ["rules[0].flat_fen"]
+        assert snapshot() == before
+
+
 def test_a_changed_file_retires_the_old_rule_and_never_reprices_a_frozen_bill(demo, tmp_path):
     with demo.app_context():
         old = resident_line(ZHANG_SAN, IN_2027_WINDOW)

@@ -77,6 +77,17 @@ def test_resident_medical_shows_the_flat_year_and_its_subsidies(demo, client):
     assert 'data-keypad-for="amount"' not in page.text  # no base to type
 
 
+def test_every_subsidised_category_is_named_in_both_languages(demo, client):
+    # the demo rule subsidises orphans too: their row had an empty label
+    journey = Journey(client)
+    for label in ("孤儿", "Orphans"):
+        page = journey.post("/calculator", {"scheme": "resident_medical"}, htmx=True)
+        rows = re.findall(r'<dt class="wide">([^<]*)</dt>\s*<dd class="wide" id="result-subsidy-(\w+)"', page.text)
+        assert [category for _, category in rows] == ["minimum_living", "extreme_poverty", "orphan"]
+        assert all(name.strip() for name, _ in rows) and (label, "orphan") in rows
+        english(journey)
+
+
 def test_picking_another_scheme_with_no_amount_says_nothing_yet(demo, client):
     journey = Journey(client)
     journey.get("/calculator")

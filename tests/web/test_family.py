@@ -164,6 +164,19 @@ def test_a_forged_bill_of_a_stranger_is_refused_as_a_stale_screen(demo, client):
         assert db.session.scalar(select(func.count()).select_from(PaymentOrder)) == 1  # the demo's counter payment only
 
 
+@pytest.mark.parametrize("forged", [str(2**31), str(2**63), "9" * 30])
+def test_a_bill_id_beyond_any_row_is_refused_never_a_500(demo, client, forged):
+    # the family's Pay asks the database whose bills they are: a number no row can have
+    # (beyond SQLite's and PostgreSQL's integers) must not reach it
+    journey = family(client)
+    _, bills, key = journey.dues()
+    response = journey.post("/pay", {"bills": bills + [forged], "key": key})
+    assert response.status_code == 303 and response.headers["Location"] == "/dues"
+    assert journey.post("/dues/total", {"bills": [forged]}, htmx=True).status_code < 500
+    with demo.app_context():
+        assert db.session.scalar(select(func.count()).select_from(PaymentOrder)) == 1  # the demo's counter payment only
+
+
 def test_no_family_screens_without_a_visit_or_during_a_payment(demo, client):
     journey = Journey(client)
     journey.get("/")
