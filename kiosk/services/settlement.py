@@ -136,9 +136,12 @@ def _record(session: Session, attempt_id: int, trade_no, amount_fen, source: Sou
         log_event(session, order.id, "refund_due", source, f"{refund} fen paid for bills another order had paid", attempt_id)
     if refund < order.total_fen:
         payer = order.payer  # the receipt lists each insured person's items under them (``receipts.receipt_groups``)
+        # the agency of the region whose rules priced the bills (``dues.pricing_region``): the terminal's,
+        # the payer's where the terminal has none
+        collector = order.terminal.region or payer.region
         session.add(Receipt(
             number=receipt_number(to_local(now), order.id), order_id=order.id, payer_masked=mask_name(payer.name),
-            id_masked=payer.id_masked, terminal_code=order.terminal.code, agency_name=payer.region.agency_name, issued_at=now,
+            id_masked=payer.id_masked, terminal_code=order.terminal.code, agency_name=collector.agency_name, issued_at=now,
         ))
     log_event(session, order.id, "paid", source, f"trade {trade_no}", attempt_id)
     session.flush()  # a bill settled or held by a racing order fails here, inside the retry
