@@ -182,11 +182,15 @@ def _dues_context(selected: list[int] | None = None, error=None):
     chosen = {line.bill.id for line in payable} if selected is None else set(selected)
     form = PayForm(formdata=None, key=key)
     employer_only = [scheme for scheme in schemes_of(person) if not scheme.payable_at_kiosk]
-    window = window_notice(uow().session, person, today, g.visit.terminal_id)
+    # for each person whose scheme's payment window is shut today: when it opens (in the person's language)
+    windows = {}
+    for group in groups:
+        window = window_notice(uow().session, group.person, today, g.visit.terminal_id)
+        if window is not None:
+            windows[group.person.id] = (window, format_date(window.opens, "long"), format_date(window.closes, "long"))
     return dict(person=person, groups=groups, family=len(groups) > 1, lines=lines, payable=payable, chosen=chosen,
                 total_fen=total_of(lines, chosen), form=form, error=error, employer_only=employer_only, today=today,
-                may_add_member=visits.may_add_member(g.visit), member_form=MemberForm(formdata=None), window=window,
-                window_dates=(format_date(window.opens, "long"), format_date(window.closes, "long")) if window else None)
+                may_add_member=visits.may_add_member(g.visit), member_form=MemberForm(formdata=None), windows=windows)
 
 
 @bp.get("/dues")

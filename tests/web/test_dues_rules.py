@@ -49,6 +49,20 @@ def test_outside_the_window_the_dues_screen_says_when_it_opens(sept_to_dec, clie
     assert "for 2028 can be paid from September 1, 2027 to December 31, 2027" in notice
 
 
+def test_outside_the_window_a_family_member_says_when_it_opens_too(sept_to_dec, client, monkeypatch):
+    """Paying for others: each person whose window is shut says when it opens, under their name."""
+    on(monkeypatch, dt.date(2027, 1, 15))
+    journey = Journey(client)
+    journey.identify(ZHANG_SAN)
+    journey.get("/dues")
+    journey.add_member(LI_XIAOHONG)
+    english(journey)
+    page, _, _ = journey.dues()
+    for index in (1, 2):
+        assert "for 2028 can be paid from September 1, 2027" in amount_text(page.text, f"window-notice-{index}")
+    assert 'id="window-notice"' not in page.text  # under each person, not once for the list
+
+
 def test_inside_the_window_there_is_no_notice_and_the_year_is_payable(sept_to_dec, client, monkeypatch):
     on(monkeypatch, dt.date(2026, 12, 31))
     journey = Journey(client)
