@@ -17,6 +17,7 @@ PHONE_SIZES = {"portrait": PHONE, "landscape": PHONE_LANDSCAPE}
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 MONEY = re.compile(r"¥\d[\d,]*\.\d\d")
+LARGE_TEXT = re.compile(r"\blarge-text\b")
 
 
 def url_is(kiosk, path: str) -> re.Pattern:
@@ -90,3 +91,14 @@ def wallet_url(page: Page, kiosk, app: str | None = None) -> str:
     # the simulator's wallet page, made by the real adapter's precreate (the sandbox's where a test asks for it)
     assert url and url.startswith(kiosk("/sandbox/wallet/" if name == "sandbox" else f"/simulator/{name}/pay/"))
     return url
+
+
+def choose(page: Page, lang: str, large: bool) -> None:
+    """On the current screen, switch to ``lang`` and ``large`` text where they differ from the
+    defaults (Chinese, normal text)."""
+    if lang == "en":
+        page.locator("#toggle-language").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+    if large:
+        page.locator("#toggle-text-size").click()
+        expect(page.locator("body")).to_have_class(LARGE_TEXT)

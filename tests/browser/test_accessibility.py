@@ -3,7 +3,6 @@ combination (not one test per screen), each screen checked as the citizen reache
 or critical violation, or a screen without its one h1, main landmark or title, fails the walk."""
 from __future__ import annotations
 
-import re
 
 import pytest
 from playwright.sync_api import expect
@@ -11,22 +10,11 @@ from playwright.sync_api import expect
 from tests.helpers import WANG_DASHAN, ZHAO_MIN
 
 from .axe import Audit
-from .steps import KIOSK_LANDSCAPE, KIOSK_PORTRAIT, identify, scripts_ready, tap_number, translated, url_is, wallet_url
+from .steps import KIOSK_LANDSCAPE, KIOSK_PORTRAIT, choose, identify, scripts_ready, tap_number, translated, url_is, wallet_url
 
 pytestmark = pytest.mark.browser
 
-LARGE_TEXT = re.compile(r"\blarge-text\b")
 COMBINATIONS = [("zh", False), ("zh", True), ("en", False), ("en", True)]
-
-
-def choose(page, lang: str, large: bool) -> None:
-    """On the current screen, switch to ``lang`` and ``large`` text where they differ."""
-    if lang == "en":
-        page.locator("#toggle-language").click()
-        expect(page.locator("html")).to_have_attribute("lang", "en")
-    if large:
-        page.locator("#toggle-text-size").click()
-        expect(page.locator("body")).to_have_class(LARGE_TEXT)
 
 
 def begin(page, kiosk, lang: str, large: bool, check) -> None:

@@ -8,8 +8,8 @@ from kiosk.domain.idnumber import IdProblem
 from kiosk.web.messages import ID_PROBLEMS, PERSON_NOT_FOUND
 from tests.helpers import NOT_INSURED
 
-from .steps import KIOSK_SIZES, shoot, start, tap_number, translated, url_is
-from .test_long_lists import LARGE_TEXT, expect_on_screen
+from .steps import KIOSK_SIZES, choose, shoot, start, tap_number, translated, url_is
+from .test_long_lists import expect_on_screen
 
 pytestmark = pytest.mark.browser
 
@@ -75,11 +75,7 @@ def test_a_valid_number_of_nobody_insured_here_says_so(kiosk, page):
 def test_under_an_error_every_key_next_and_back_stay_on_the_screen_in_large_text(kiosk, page, lang):
     """Audit of issue 7, item 1: in large text, landscape, Next was cut and Back below the screen."""
     start(page, kiosk)
-    if lang == "en":
-        page.locator("#toggle-language").click()
-        expect(page.locator("html")).to_have_attribute("lang", "en")
-    page.locator("#toggle-text-size").click()
-    expect(page.locator("body")).to_have_class(LARGE_TEXT)
+    choose(page, lang, large=True)
     submit_number(page, WRONG_CHECK_DIGIT)
     expect(page.locator("#id-error")).to_be_visible()
     keys = [f'[data-key="{key}"]' for key in "0123456789X"] + ['[data-key="back"]', '[data-key="clear"]']

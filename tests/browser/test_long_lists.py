@@ -1,18 +1,16 @@
 """The longest list a demo citizen has (six items) and its receipt: the actions never leave the screen."""
 from __future__ import annotations
 
-import re
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.helpers import CHEN_JIANGUO
 
-from .steps import KIOSK_SIZES, identify, scripts_ready, shoot, start, url_is, wallet_url
+from .steps import KIOSK_SIZES, LARGE_TEXT, choose, identify, scripts_ready, shoot, start, url_is, wallet_url
 
 pytestmark = pytest.mark.browser
 
-LARGE_TEXT = re.compile(r"\blarge-text\b")
 
 ON_SCREEN = """e => {
   const box = e.getBoundingClientRect();
@@ -169,11 +167,7 @@ def test_the_person_screen_keeps_its_buttons_on_the_screen_with_contribution_yea
     """The person screen grew (contribution years, the pension's top-up, a change of base): in large
     text its actions stay on the screen, not under its bottom edge or the "More below" hint."""
     start(page, kiosk)
-    if lang == "en":
-        page.locator("#toggle-language").click()
-        expect(page.locator("html")).to_have_attribute("lang", "en")
-    page.locator("#toggle-text-size").click()
-    expect(page.locator("body")).to_have_class(LARGE_TEXT)
+    choose(page, lang, large=True)
     identify(page, kiosk, CHEN_JIANGUO)
     expect(page.locator("#contribution-years")).to_be_visible()
     for orientation, size in KIOSK_SIZES.items():

@@ -1,19 +1,17 @@
 """Language and large text: one tap on any screen, and they leave with the citizen."""
 from __future__ import annotations
 
-import re
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.helpers import ZHAO_MIN
 
-from .steps import KIOSK_SIZES, identify, shoot, start, translated, url_is, wallet_url
+from .steps import KIOSK_SIZES, LARGE_TEXT, identify, shoot, start, translated, url_is, wallet_url
 
 pytestmark = pytest.mark.browser
 
 MIN_TARGET_PX = 64
-LARGE_TEXT = re.compile(r"\blarge-text\b")
 MIN_KEY_TEXT_PX = 30  # in every mode (audit of issue 7, item 6: normal mode's were 28 px)
 
 MEASURE = """elements => elements.filter(e => e.getClientRects().length).map(e => {

@@ -7,8 +7,7 @@ from playwright.sync_api import expect
 
 from tests.helpers import CHEN_JIANGUO, ZHAO_MIN
 
-from .steps import KIOSK_SIZES, identify, start, url_is, wallet_url
-from .test_long_lists import LARGE_TEXT
+from .steps import KIOSK_SIZES, LARGE_TEXT, identify, start, url_is, wallet_url
 
 pytestmark = pytest.mark.browser
 
