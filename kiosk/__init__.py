@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, session
+from flask import Flask, request, session
 
 from . import payments
 from .database import configure_engine
@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def select_locale() -> str:
     from flask import current_app
 
-    lang = session.get("lang")
+    # staff pages keep their own language, apart from the citizen's at the same browser
+    lang = session.get("staff_lang" if request.blueprint == "staff" else "lang")
     return lang if lang in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

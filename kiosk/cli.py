@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
+import sys
 import time
 
 import click
@@ -251,6 +252,29 @@ def register_commands(app: Flask) -> None:
         due = sum(refund_what_is_due(uow, provider) for provider in providers)
         followed = sum(follow_refunds(uow, provider) for provider in providers)
         click.echo(f"{due} refunds of money paid twice asked for, {followed} unfinished refunds followed")
+
+    @app.cli.command("create-staff")
+    @click.argument("username")
+    @click.option("--role", required=True, help="cashier, supervisor or admin")
+    @click.option("--name", "display_name", default="", help="the name shown on the staff pages (default: the username)")
+    @click.option("--password-stdin", is_flag=True, help="read the password from the first line of standard input")
+    def create_staff(username, role, display_name, password_stdin):
+        """Make a staff account. The password is asked for (hidden, twice) unless --password-stdin."""
+        from .domain.staff import MIN_PASSWORD_LENGTH, ROLES
+        from .services.staff import StaffError, create_staff as create
+
+        if role not in ROLES:  # before asking for a password that would be thrown away
+            raise click.ClickException(f"unknown role {role!r}: choose one of {', '.join(ROLES)}; no account made")
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt(f"Password (at least {MIN_PASSWORD_LENGTH} characters)", hide_input=True,
+                                    confirmation_prompt=True)
+        try:
+            create(UnitOfWork(db.session), username, display_name, role, password)
+        except StaffError as exc:
+            raise click.ClickException(f"{exc}; no account made") from exc
+        click.echo(f"staff account made ({role})")
 
 
 @click.command("simulator-keys")

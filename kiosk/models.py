@@ -409,3 +409,36 @@ class ContributionHistory(db.Model):
         UniqueConstraint("person_id", "scheme", name="uq_contribution_history_scheme"),
         CheckConstraint("months >= 0", name="ck_contribution_history_months"),
     )
+
+
+class StaffUser(db.Model):
+    """A member of staff who logs in at the counter (``services.staff``). Only a hash of the
+    password is kept (werkzeug's scrypt)."""
+
+    __tablename__ = "staff_user"
+    __table_args__ = (CheckConstraint("role IN ('cashier', 'supervisor', 'admin')", name="ck_staff_user_role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditEntry(db.Model):
+    """One staff action, appended and never changed: who, what, when, at which terminal, the
+    state before and after. ``staff_id`` is empty when nobody could be named (a failed log-in
+    with an unknown username)."""
+
+    __tablename__ = "audit_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    terminal_code: Mapped[str] = mapped_column(String(40), default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    detail: Mapped[str] = mapped_column(String(200), default="")

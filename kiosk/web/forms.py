@@ -1,6 +1,6 @@
 """Form shapes (Flask-WTF, so every POST carries a CSRF token). The domain judges the values."""
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectMultipleField, StringField
+from wtforms import HiddenField, IntegerField, PasswordField, SelectMultipleField, StringField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -38,3 +38,12 @@ class PreferenceForm(FlaskForm):
 class MemberForm(FlaskForm):
     """Remove a family member: the person's internal id (never their ID number)."""
     person = IntegerField()
+
+
+class StaffLoginForm(FlaskForm):
+    username = StringField()
+    password = PasswordField()
+
+
+class StaffLanguageForm(FlaskForm):
+    """The staff pages' language (kept apart from the citizen's)."""

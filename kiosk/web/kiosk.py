@@ -23,6 +23,7 @@ from . import go, limits, render, uow
 from ..payments import payments
 from .forms import ActionForm, IdentifyForm, MemberForm, PayForm, PreferenceForm
 from .messages import CATEGORIES, CHECKOUT_ERRORS, FAMILY_ERRORS, ID_PROBLEMS, LOOK_UPS_LIMITED, PERSON_NOT_FOUND
+from .staff import STAFF_SESSION_KEYS
 
 bp = Blueprint("kiosk", __name__)
 
@@ -54,8 +55,10 @@ def _load_visit() -> None:
 
 
 def _forget_citizen() -> None:
-    """Language, text size and the visit token all belong to the citizen who left."""
-    session.clear()
+    """Language, text size and the visit token all belong to the citizen who left; a staff
+    log-in in the same browser is not the citizen's and stays."""
+    for key in [key for key in session if key not in STAFF_SESSION_KEYS]:
+        session.pop(key)
 
 
 def needs_visit(with_person: bool = True):
@@ -441,7 +444,7 @@ def receipt_print():
 def _end_session():
     if session.get("visit"):
         visits.end_visit(uow(), session["visit"])
-    session.clear()
+    _forget_citizen()
 
 
 @bp.post("/done")
