@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 ROLES = ("cashier", "supervisor", "admin")
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 128  # longer is refused unhashed: scrypt over a megabyte posted would tie up a worker
 MAX_FAILED_LOGINS = 5  # wrong passwords in a row before the account is locked
 LOCK_OUT = dt.timedelta(minutes=15)
 
@@ -32,4 +33,6 @@ def password_problem(password: str) -> str | None:
     """Why a new password is refused, or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"the password must have at most {MAX_PASSWORD_LENGTH} characters"
     return None

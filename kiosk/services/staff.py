@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain.clock import utcnow
-from ..domain.staff import ROLES, after_failure, is_locked, password_problem
+from ..domain.staff import MAX_PASSWORD_LENGTH, ROLES, after_failure, is_locked, password_problem
 from ..models import AuditEntry, StaffUser
 from .uow import UnitOfWork
 
@@ -39,6 +39,11 @@ def audit(session: Session, action: str, staff_id: int | None, terminal_code: st
     """Append one entry to the audit log, in the caller's unit of work."""
     session.add(AuditEntry(staff_id=staff_id, action=action, terminal_code=terminal_code or "", at=now or utcnow(),
                            before=before, after=after, detail=detail))
+
+
+def _password_is(password_hash: str, password: str) -> bool:
+    # a password longer than any account may have is wrong without hashing it
+    return len(password) <= MAX_PASSWORD_LENGTH and check_password_hash(password_hash, password)
 
 
 def _lock_state(user: StaffUser) -> dict:
@@ -80,7 +85,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str, terminal_code: s
         session = uow.session
         user = session.scalar(select(StaffUser).where(func.lower(StaffUser.username) == username.strip().lower()))
         if user is None or not user.active:
-            check_password_hash(_DUMMY_HASH, password)
+            _password_is(_DUMMY_HASH, password)
             audit(session, "login.failed", user.id if user else None, terminal_code, now=now,
                   detail="inactive account" if user else "unknown username")
             uow.commit()
@@ -91,7 +96,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str, terminal_code: s
             uow.commit()
             return LoginResult(locked_until=locked_until)
         before = _lock_state(user)
-        if check_password_hash(user.password_hash, password):
+        if _password_is(user.password_hash, password):
             user.failed_logins = 0
             user.locked_until = None
             audit(session, "login", user.id, terminal_code, before=before, after=_lock_state(user), now=now)

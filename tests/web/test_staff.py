@@ -68,6 +68,7 @@ def test_create_staff_asks_for_the_password_twice_when_not_given_on_stdin(app, r
 
 @pytest.mark.parametrize("args, stdin, says", [
     (["--role", "cashier"], "short\n", "at least 10 characters"),
+    (["--role", "cashier"], "x" * 129 + "\n", "at most 128 characters"),
     (["--role", "janitor"], PASSWORD + "\n", "unknown role 'janitor'"),
 ])
 def test_create_staff_refuses_a_weak_password_and_an_unknown_role(app, runner, args, stdin, says):
@@ -132,6 +133,10 @@ def test_a_wrong_password_and_an_unknown_username_get_the_same_message(app, runn
     with app.app_context():
         assert db.session.scalar(select(StaffUser.failed_logins)) == 1
     assert actions(app)[1:] == [("login.failed", staff_id(app)), ("login.failed", None)]
+    # a password longer than any account may have is wrong, and counts, without being hashed
+    assert "not right" in log_in(client, password="x" * 100_000).text
+    with app.app_context():
+        assert db.session.scalar(select(StaffUser.failed_logins)) == 2
 
 
 def test_five_wrong_passwords_lock_the_account_until_a_time_it_says(app, runner, client, monkeypatch):
