@@ -24,7 +24,7 @@ from ..domain.orders import OrderStatus, Source
 from ..models import Bill, PaymentAttempt, PaymentEvent, PaymentOrder, PaymentOrderItem, Visit
 from ..payments import notify_path
 from ..payments.base import PaymentProvider, ProviderError, TradeState
-from .dues import PersonDues, TakeOverRule, all_lines, due_lines
+from .dues import PersonDues, TakeOverRule, all_lines, person_dues
 from .qrcodes import qr_svg
 from .settlement import Recorded, end_unpaid, lock_order, log_event, mark_failed, move, record_payment, release_if_done
 from .uow import UnitOfWork
@@ -108,7 +108,7 @@ def new_checkout_key(session: Session, visit: Visit) -> str:
 def family_lines(session: Session, visit: Visit, today: dt.date, may_take: TakeOverRule | None = None) -> list[PersonDues]:
     """The lines of everyone the visit pays for, grouped by person, the payer's group first
     (new bills frozen). A person with nothing payable keeps their group (the screen says why)."""
-    return [PersonDues(person, due_lines(session, person, today, may_take, terminal_id=visit.terminal_id), position == 0)
+    return [person_dues(session, person, today, may_take, visit.terminal_id, is_payer=position == 0)
             for position, person in enumerate(persons_of(visit))]
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..domain.premiums import Category, Due, Enrolment, PremiumRule, Scheme, dues_for, late_fee, next_window
+from ..domain.premiums import Category, Due, PremiumRule, Scheme, dues_for, late_fee, next_window
 from ..models import Bill, PaymentOrder, PaymentOrderItem, Person, PremiumRuleRow, Terminal
 from .enrolments import enrolments_of
 from .uow import UnitOfWork
@@ -33,12 +33,23 @@ class DueLine:
 
 
 @dataclass(frozen=True)
+class WindowNotice:
+    """An annual scheme the person is enrolled in whose payment window is shut today."""
+
+    scheme: Scheme
+    coverage_year: int
+    opens: dt.date
+    closes: dt.date
+
+
+@dataclass(frozen=True)
 class PersonDues:
     """One person's group on the dues screen: the payer's first, then each family member's."""
 
     person: Person
     lines: list[DueLine]
     is_payer: bool
+    window: WindowNotice | None = None  # an annual scheme of theirs whose payment window is shut today
 
     @property
     def payable(self) -> list[DueLine]:
@@ -135,34 +146,28 @@ def due_lines(session: Session, person: Person, today: dt.date, may_take: TakeOv
     """What ``person`` may pay on ``today`` at the terminal ``terminal_id`` (its region's rules,
     ``pricing_region``); bills seen for the first time are frozen (written), naming the rule that
     priced them. A bill held by an order that ``may_take`` allows to be taken over is shown payable."""
+    return person_dues(session, person, today, may_take, terminal_id).lines
+
+
+def person_dues(session: Session, person: Person, today: dt.date, may_take: TakeOverRule | None = None,
+                terminal_id: int | None = None, is_payer: bool = True) -> PersonDues:
+    """``due_lines`` as one person's group, with when their shut payment window opens, from the
+    same read of their enrolments and the region's rules."""
+    enrolments = enrolments_of(session, person)
     rules = rules_for(session, pricing_region(session, person, terminal_id))
-    dues = dues_for(enrolments_of(session, person), rules, Category(person.category), today, _paid_periods(session, person.id))
+    dues = dues_for(enrolments, rules, Category(person.category), today, _paid_periods(session, person.id))
     bills = _bills_for(session, person.id, dues)
     holders = {bill_id: order for bill_id, order in session.execute(
         select(PaymentOrderItem.bill_id, PaymentOrder).join(PaymentOrder, PaymentOrder.id == PaymentOrderItem.order_id)
         .where(PaymentOrderItem.bill_id.in_([b.id for b in bills]), PaymentOrderItem.live.is_(True))
     )}
     held = {bill_id for bill_id, order in holders.items() if may_take is None or not may_take(session, order)}
-    return [DueLine(bill, bill_late_fee(bill, today), bill.id in held) for bill in bills]
+    found = next_window(enrolments, rules, today)
+    return PersonDues(person, [DueLine(bill, bill_late_fee(bill, today), bill.id in held) for bill in bills], is_payer,
+                      WindowNotice(*found) if found else None)
 
 
 def freeze_dues(uow: UnitOfWork, person_id: int, today: dt.date, may_take: TakeOverRule | None = None,
                 terminal_id: int | None = None) -> list[DueLine]:
     """The use case behind the dues screen: the lines, their new bills committed."""
     return uow.run(lambda session: due_lines(session, session.get(Person, person_id), today, may_take, terminal_id))
-
-
-@dataclass(frozen=True)
-class WindowNotice:
-    """An annual scheme the person is enrolled in whose payment window is shut today."""
-
-    scheme: Scheme
-    coverage_year: int
-    opens: dt.date
-    closes: dt.date
-
-
-def window_notice(session: Session, person: Person, today: dt.date, terminal_id: int | None = None) -> WindowNotice | None:
-    """When the person's annual scheme can next be paid, if its window is shut today (read only)."""
-    found = next_window(enrolments_of(session, person), rules_for(session, pricing_region(session, person, terminal_id)), today)
-    return WindowNotice(*found) if found else None

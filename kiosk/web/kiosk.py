@@ -17,7 +17,7 @@ from ..domain.contributions import FLEXIBLE
 from ..domain.premiums import Category
 from ..services import checkout, receipts, visits
 from ..services.contributions import contribution_record
-from ..services.dues import all_lines, schemes_of, total_of, window_notice
+from ..services.dues import all_lines, schemes_of, total_of
 from ..services.people import find_person
 from . import go, limits, render, uow
 from ..payments import payments
@@ -184,15 +184,11 @@ def _dues_context(selected: list[int] | None = None, error=None):
     payable = [line for line in lines if line.payable]
     chosen = {line.bill.id for line in payable} if selected is None else set(selected)
     form = PayForm(formdata=None, key=key)
-    employer_only = [scheme for scheme in schemes_of(person) if not scheme.payable_at_kiosk]
     # for each person whose scheme's payment window is shut today: when it opens (in the person's language)
-    windows = {}
-    for group in groups:
-        window = window_notice(uow().session, group.person, today, g.visit.terminal_id)
-        if window is not None:
-            windows[group.person.id] = (window, format_date(window.opens, "long"), format_date(window.closes, "long"))
+    windows = {group.person.id: (group.window, format_date(group.window.opens, "long"), format_date(group.window.closes, "long"))
+               for group in groups if group.window is not None}
     return dict(person=person, groups=groups, family=len(groups) > 1, lines=lines, payable=payable, chosen=chosen,
-                total_fen=total_of(lines, chosen), form=form, error=error, employer_only=employer_only, today=today,
+                total_fen=total_of(lines, chosen), form=form, error=error, today=today,
                 may_add_member=visits.may_add_member(g.visit), member_form=MemberForm(formdata=None), windows=windows)
 
 

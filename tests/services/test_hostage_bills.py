@@ -226,10 +226,10 @@ def test_an_order_made_while_another_terminal_looks_is_never_taken_over_before_i
     a.order(bills, start)
     w, t = Kiosk(demo, "BANK-1").identify(ZHAO_MIN), Kiosk(demo, "BANK-2").identify(ZHAO_MIN)
     now = start + GRACE + dt.timedelta(seconds=1)
-    real_due_lines, made_by_w = checkout.due_lines, []
+    real_person_dues, made_by_w = checkout.person_dues, []
 
-    def w_takes_over_just_after_t_looks(session, person, today, may_take=None, **terminal):
-        lines = real_due_lines(session, person, today, may_take, **terminal)
+    def w_takes_over_just_after_t_looks(session, person, today, may_take=None, *terminal, **is_payer):
+        lines = real_person_dues(session, person, today, may_take, *terminal, **is_payer)
         if may_take is not None and not made_by_w:  # T making its order (not showing the dues)
             made_by_w.append(None)
             thread = threading.Thread(target=lambda: made_by_w.append(w.try_order(bills, now)))
@@ -237,7 +237,7 @@ def test_an_order_made_while_another_terminal_looks_is_never_taken_over_before_i
             thread.join(30)
         return lines
 
-    monkeypatch.setattr(checkout, "due_lines", w_takes_over_just_after_t_looks)
+    monkeypatch.setattr(checkout, "person_dues", w_takes_over_just_after_t_looks)
     assert t.try_order(bills, now) == "held_elsewhere"
     monkeypatch.undo()
     w_order = made_by_w[1]
