@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..domain.premiums import Category, Due, PremiumRule, Scheme, dues_for, late_fee, next_window
 from ..models import Bill, PaymentOrder, PaymentOrderItem, Person, PremiumRuleRow, Terminal
 from .enrolments import enrolments_of
+from .rules import rule_of_row
 from .uow import UnitOfWork
 
 
@@ -73,8 +74,6 @@ def total_of(lines: list[DueLine], bill_ids) -> int:
 
 def rules_for(session: Session, region_id: int) -> list[PremiumRule]:
     """The region's rules in force (active rows), each naming its row for the bills it prices."""
-    from .rules import rule_of_row
-
     rows = session.scalars(select(PremiumRuleRow).where(PremiumRuleRow.region_id == region_id,
                                                         PremiumRuleRow.active.is_(True)))
     return [rule_of_row(row) for row in rows]
