@@ -141,6 +141,8 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
         "LANGUAGES": ("zh", "en"),
         # the terminal this app instance serves until the terminal registry issue lands
         "TERMINAL_CODE": get("KIOSK_TERMINAL_CODE", "DEMO-01"),
+        # the counter whose cashiers use this app instance, until counter browsers are enrolled
+        "COUNTER_CODE": get("KIOSK_COUNTER_CODE", "COUNTER-01"),
         # the region (6-digit code) the terminal stands in: its rules price the dues shown there.
         # Development and testing stand in the demo region; production must say
         "TERMINAL_REGION": (get("KIOSK_TERMINAL_REGION") or "").strip() or (DEMO_REGION if developing else None),

@@ -16,8 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def select_locale() -> str:
     from flask import current_app
 
+    from .web.staff import STAFF_BLUEPRINTS
+
     # staff pages keep their own language, apart from the citizen's at the same browser
-    lang = session.get("staff_lang" if request.blueprint == "staff" else "lang")
+    lang = session.get("staff_lang" if request.blueprint in STAFF_BLUEPRINTS else "lang")
     return lang if lang in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

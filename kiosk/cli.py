@@ -81,11 +81,18 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     def seed_demo():
-        """Load the demo region's rule file (as `flask rules load` does) and a dozen insured people (once)."""
-        from .demo import seed
+        """Load the demo region's rule file (as `flask rules load` does) and a dozen insured people (once);
+        outside production, the demo staff accounts too."""
+        from .demo import seed, seed_staff
 
         created = seed(UnitOfWork(db.session), current_app.config["ID_DIGEST_KEY"], current_app.config["TERMINAL_CODE"])
         click.echo("demo data created" if created else "demo data already there")
+        if current_app.config["ENV_NAME"] == "production":
+            click.echo("no demo staff accounts in production: make them with `flask create-staff`")
+            return
+        made = seed_staff(UnitOfWork(db.session))
+        if made:
+            click.echo(f"demo staff accounts made: {', '.join(made)} (passwords in README.md)")
 
     rules_group = AppGroup("rules", help="Premium rules: load the files of config/rules/, show what is in force.")
     app.cli.add_command(rules_group)

@@ -51,6 +51,29 @@ HISTORY = {
 }
 
 
+# staff accounts for trying the counter and back office (README "Staff accounts"): made by
+# `flask seed-demo` outside production only, with passwords everyone can read
+DEMO_STAFF = [
+    ("cashier", "收银员 李娜", "cashier", "cashier-demo-1"),
+    ("supervisor", "主管 王强", "supervisor", "supervisor-demo-1"),
+    ("admin", "管理员 陈静", "admin", "admin-demo-1"),
+]
+
+
+def seed_staff(uow: UnitOfWork) -> list[str]:
+    """The demo staff accounts not made yet; returns the usernames it made."""
+    from .services.staff import StaffError, create_staff
+
+    made = []
+    for username, name, role, password in DEMO_STAFF:
+        try:
+            create_staff(uow, username, name, role, password)
+            made.append(username)
+        except StaffError:
+            pass  # made before (the username is taken)
+    return made
+
+
 def _months_before(day: dt.date, months: int) -> dt.date:
     index = day.year * 12 + day.month - 1 - months
     return dt.date(index // 12, index % 12 + 1, 1)

@@ -7,7 +7,10 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKe
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .domain.clock import utcnow
+from .domain.counter import COUNTER_METHODS, DrawerKind
 from .domain.orders import order_state
+from .domain.refunds import RequestKind, RequestState
+from .domain.terminals import TERMINAL_KINDS, TerminalKind
 from .extensions import db
 
 
@@ -103,13 +106,19 @@ class Bill(db.Model):
     )
 
 
+def _one_of(values) -> str:
+    return ", ".join(f"'{value}'" for value in sorted(values))
+
+
 class Terminal(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     location: Mapped[str] = mapped_column(String(200), default="")
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))  # whose rules price its dues
+    kind: Mapped[str] = mapped_column(String(20), default=TerminalKind.BUREAU_KIOSK.value, server_default=TerminalKind.BUREAU_KIOSK.value)
     region: Mapped[Region | None] = relationship()
+    __table_args__ = (CheckConstraint(f"kind IN ({_one_of(TERMINAL_KINDS)})", name="ck_terminal_kind"),)
 
 
 class PaymentOrder(db.Model):
@@ -138,6 +147,8 @@ class PaymentOrder(db.Model):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     last_queried_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     paid_attempt_id: Mapped[int | None] = mapped_column(ForeignKey("payment_attempt.id", use_alter=True, name="fk_order_paid_attempt"))
+    # the cashier who took it at a counter (None: a citizen at a kiosk)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
     payer: Mapped[Person] = relationship()
     terminal: Mapped[Terminal] = relationship()
     items: Mapped[list[PaymentOrderItem]] = relationship(back_populates="order", order_by="PaymentOrderItem.id")
@@ -442,3 +453,83 @@ class AuditEntry(db.Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CounterPayment(db.Model):
+    """How a counter payment was taken (its attempt's ``provider`` is the method): the cash
+    tendered and the change, or the POS slip's reference, or the social security card masked
+    with its reference. Written in the same transaction that records the attempt paid."""
+
+    __tablename__ = "counter_payment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("payment_attempt.id"), unique=True)
+    method: Mapped[str] = mapped_column(String(20))
+    tendered_fen: Mapped[int | None] = mapped_column(Integer)
+    change_fen: Mapped[int | None] = mapped_column(Integer)
+    reference: Mapped[str | None] = mapped_column(String(32))
+    card_masked: Mapped[str | None] = mapped_column(String(20))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (
+        CheckConstraint(f"method IN ({_one_of(COUNTER_METHODS)})", name="ck_counter_payment_method"),
+        CheckConstraint("method != 'cash' OR (tendered_fen IS NOT NULL AND change_fen >= 0)", name="ck_counter_payment_cash"),
+        CheckConstraint("method = 'cash' OR reference IS NOT NULL", name="ck_counter_payment_reference"),
+    )
+
+
+class DrawerEntry(db.Model):
+    """Cash into (positive) or out of (negative) a counter's drawer. The drawer's expected
+    balance is the sum of its terminal's entries; rows are only ever added."""
+
+    __tablename__ = "drawer_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("payment_order.id"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_one_of(kind.value for kind in DrawerKind)})", name="ck_drawer_entry_kind"),
+        CheckConstraint("amount_fen != 0", name="ck_drawer_entry_amount"),
+    )
+
+
+# the open states (requested, approved), as each database writes the partial index's predicate
+# (PostgreSQL keeps IN as = ANY, and the schema check compares the predicates as written)
+OPEN_REQUEST_PG = "(state)::text = ANY (ARRAY[('approved'::character varying)::text, ('requested'::character varying)::text])"
+
+
+class RefundRequest(db.Model):
+    """A refund or void a member of staff asked for, and a supervisor's decision on it (four eyes:
+    never the same person). Carried out once approved: through the provider's refund, or as cash
+    out of the drawer of the counter where it was asked (``refund_id``: the refund it made).
+    At most one request per order is open at a time."""
+
+    __tablename__ = "refund_request"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("payment_order.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), default=RequestState.REQUESTED.value)
+    requested_by: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refund.id"))
+    order: Mapped[PaymentOrder] = relationship()
+    refund: Mapped[Refund | None] = relationship()
+    requester: Mapped[StaffUser] = relationship(foreign_keys=[requested_by])
+    decider: Mapped[StaffUser | None] = relationship(foreign_keys=[decided_by])
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="ck_refund_request_amount"),
+        CheckConstraint(f"kind IN ({_one_of(kind.value for kind in RequestKind)})", name="ck_refund_request_kind"),
+        CheckConstraint(f"state IN ({_one_of(state.value for state in RequestState)})", name="ck_refund_request_state"),
+        # four eyes, kept by the database too
+        CheckConstraint("decided_by IS NULL OR decided_by != requested_by", name="ck_refund_request_four_eyes"),
+        Index("uq_refund_request_open", "order_id", unique=True,
+              sqlite_where=text("state IN ('approved', 'requested')"), postgresql_where=text(OPEN_REQUEST_PG)),
+    )

@@ -1,11 +1,13 @@
 """The flask commands an operator runs."""
 import datetime as dt
+from pathlib import Path
 
 from sqlalchemy import func, inspect, select
 from sqlalchemy import update as sa_update
 
 from kiosk.extensions import db
-from kiosk.models import Person, PremiumRuleRow
+from kiosk.models import Person, PremiumRuleRow, StaffUser
+from tests.web.test_staff import csrf_token_of
 
 
 def test_init_db_builds_an_empty_database_through_the_migrations_and_is_safe_to_repeat(unmigrated_app):
@@ -30,11 +32,29 @@ def test_init_db_refuses_a_database_made_before_migrations_and_says_what_to_do(u
 
 def test_init_db_and_seed_demo_are_safe_to_run_twice(app, runner):
     assert "database ready" in runner.invoke(args=["init-db"]).output
-    assert "demo data created" in runner.invoke(args=["seed-demo"]).output
-    assert "already there" in runner.invoke(args=["seed-demo"]).output
+    first = runner.invoke(args=["seed-demo"]).output
+    assert "demo data created" in first and "demo staff accounts made: cashier, supervisor, admin" in first
+    second = runner.invoke(args=["seed-demo"]).output
+    assert "already there" in second and "staff" not in second
     with app.app_context():
         assert db.session.scalar(select(func.count(Person.id))) == 15  # a dozen cases and a family of three
         assert db.session.scalar(select(func.count(PremiumRuleRow.id))) == 4
+        roles = dict(db.session.execute(select(StaffUser.username, StaffUser.role)).all())
+        assert roles == {"cashier": "cashier", "supervisor": "supervisor", "admin": "admin"}
+
+
+def test_the_demo_staff_passwords_of_the_readme_log_in(app, runner, client):
+    """README.md lists them; a demo that cannot log in is a broken promise."""
+    from kiosk.demo import DEMO_STAFF
+    from tests.web.test_staff import log_in
+
+    runner.invoke(args=["seed-demo"])
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for username, _, _, password in DEMO_STAFF:
+        assert f"`{username}`" in readme and f"`{password}`" in readme
+        response = log_in(client, username, password)
+        assert response.status_code == 303, username
+        client.post("/staff/logout", data={"csrf_token": csrf_token_of(client.get("/staff/").text)})
 
 
 def test_reconcile_reports_what_it_looked_at(demo, runner):
@@ -113,7 +133,8 @@ def test_sweep_runs_every_job_once_and_reports_each(demo, runner):
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == ("sweep done: sandbox: 0 unfinished payment attempts followed; sandbox: 0 refunds of money paid "
-                                     "twice asked for; sandbox: 0 unfinished refunds followed; 0 idle sessions destroyed")
+                                     "twice asked for; sandbox: 0 unfinished refunds followed; 0 staff refund requests finished; "
+                                     "0 idle sessions destroyed")
 
 
 def test_sweep_skips_and_says_so_while_another_sweep_holds_the_lock(demo, runner):

@@ -24,7 +24,7 @@ Why the table looks as it does:
   after the provider confirms it, and the sweep may claim such an order again to close its
   trade (-> CLOSING, which ends in the same state, PAID or REFUNDED).
 - A paid order becomes REFUNDED when the refund service has given all its money back
-  (``services.refunds``); staff refunds with four-eyes approval come with the counter.
+  (``services.refunds``); staff ask for it and a supervisor approves (``services.staff_refunds``).
 """
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class Source(str, Enum):
     # end an order that a live closer has claimed (the sweep recorded a payment the closer refunded)
     CANCEL = "cancel"  # the citizen's Cancel, or the terminal cancelling an order paid elsewhere
     EXPIRY = "expiry"  # the QR's deadline, noticed by the poll
-    STAFF = "staff"  # a cashier or supervisor (counter payments, refunds: later issues)
+    STAFF = "staff"  # a cashier at a counter recording the payment they took (``services.counter``)
     REFUND = "refund"  # the refund service, on behalf of a person or the system, once the money is all back
 
 

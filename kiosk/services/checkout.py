@@ -138,7 +138,7 @@ def freeze_family_dues(uow: UnitOfWork, visit_id: int, today: dt.date, may_take:
     return uow.run(lambda session: all_lines(family_lines(session, session.get(Visit, visit_id), today, may_take)))
 
 
-def _order_with_key(session: Session, key: str, payer_id: int) -> PaymentOrder | None:
+def order_with_key(session: Session, key: str, payer_id: int) -> PaymentOrder | None:
     """The order an earlier tap with this checkout key made for this payer, if any."""
     order = session.scalar(select(PaymentOrder).where(PaymentOrder.idempotency_key == key))
     return order if order is not None and order.payer_id == payer_id else None
@@ -284,7 +284,7 @@ def _create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str,
     try:
         with uow:
             visit = session.get(Visit, visit_id)
-            existing = _order_with_key(session, key, visit.person_id)
+            existing = order_with_key(session, key, visit.person_id)
             if existing is not None:
                 return existing
             order, made = _new_order(session, visit, bill_ids, key, providers, settings, now)
@@ -297,7 +297,7 @@ def _create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str,
     except IntegrityError:
         # a racing tap with the same key won, or another terminal holds one of the bills
         with uow:
-            existing = _order_with_key(session, key, session.get(Visit, visit_id).person_id)
+            existing = order_with_key(session, key, session.get(Visit, visit_id).person_id)
         if existing is not None:
             return existing
         raise CheckoutError("held_elsewhere") from None
@@ -392,9 +392,9 @@ def _new_round(uow: UnitOfWork, visit_id: int, providers: Sequence[PaymentProvid
         raise CheckoutError("held_elsewhere") from None
 
 
-def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, providers: Sequence[PaymentProvider],
-               settings: CheckoutSettings, now: dt.datetime) -> tuple[PaymentOrder, bool]:
-    """A new order (and True), or the one a racing tap with the same key made (and False)."""
+def check_choice(session: Session, visit: Visit, bill_ids: list[int], key: str) -> list[int]:
+    """The persons whose bills ``bill_ids`` are, the payer first; ``CheckoutError`` for a stale
+    screen (another checkout key, a bill of nobody on the visit) or nothing chosen."""
     if not key or key != visit.checkout_key:
         raise CheckoutError("stale")
     if not bill_ids:
@@ -406,19 +406,48 @@ def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, pr
     if any(owners.get(bill_id) not in persons for bill_id in bill_ids):
         raise CheckoutError("stale")
     # the payer and the persons whose bills are chosen (a member with nothing chosen does not count)
-    counted = sorted({visit.person_id, *owners.values()})
+    return sorted({visit.person_id, *owners.values()})
+
+
+def chosen_lines(session: Session, visit: Visit, bill_ids: list[int], now: dt.datetime,
+                 may_take: TakeOverRule | None = None) -> list:
+    """The visit's lines for ``bill_ids`` as they are now (None for a bill no longer due), each once."""
+    lines = {line.bill.id: line for line in all_lines(family_lines(session, visit, local_today(now), may_take))}
+    return [lines.get(bill_id) for bill_id in dict.fromkeys(bill_ids)]
+
+
+def refusal_of(chosen: list) -> str | None:
+    """Why the chosen lines cannot be paid now (``held_elsewhere``, ``not_payable``), or None."""
+    if all(line is not None and line.payable for line in chosen):
+        return None
+    return "held_elsewhere" if any(line is not None and line.held_elsewhere for line in chosen) else "not_payable"
+
+
+def new_order(visit: Visit, key: str, chosen: list, now: dt.datetime, expires_at: dt.datetime, **values) -> PaymentOrder:
+    """An order for the chosen lines at the prices they have now (not added to the session)."""
+    return PaymentOrder(
+        idempotency_key=key, payer_id=visit.person_id, terminal_id=visit.terminal_id,
+        total_fen=sum(line.amount_fen for line in chosen), expires_at=expires_at, created_at=now, round_no=1,
+        items=[PaymentOrderItem(bill_id=line.bill.id, person_id=line.bill.person_id, principal_fen=line.bill.principal_fen,
+                                subsidy_fen=line.bill.subsidy_fen, late_fee_fen=line.late_fee_fen, amount_fen=line.amount_fen)
+               for line in chosen], **values)
+
+
+def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, providers: Sequence[PaymentProvider],
+               settings: CheckoutSettings, now: dt.datetime) -> tuple[PaymentOrder, bool]:
+    """A new order (and True), or the one a racing tap with the same key made (and False)."""
+    counted = check_choice(session, visit, bill_ids, key)
     if _rounds_made(session, counted, visit.terminal_id, now - settings.order_window) >= settings.orders_per_person:
         raise CheckoutError("too_many_orders")
     may_take = take_over_rule(settings, now)
-    lines = {line.bill.id: line for line in all_lines(family_lines(session, visit, local_today(now), may_take))}
-    chosen = [lines.get(bill_id) for bill_id in dict.fromkeys(bill_ids)]
-    if any(line is None or not line.payable for line in chosen):
+    chosen = chosen_lines(session, visit, bill_ids, now, may_take)
+    refusal = refusal_of(chosen)
+    if refusal:
         # a racing tap with the same key may have made the order (and taken the bills) since we looked
-        existing = _order_with_key(session, key, visit.person_id)
+        existing = order_with_key(session, key, visit.person_id)
         if existing is not None:
             return existing, False
-        held = any(line is not None and line.held_elsewhere for line in chosen)
-        raise CheckoutError("held_elsewhere" if held else "not_payable")
+        raise CheckoutError(refusal)
     # who holds them now: another terminal may have taken them over since the lines were read
     holders = session.scalars(
         select(PaymentOrder).join(PaymentOrderItem, PaymentOrderItem.order_id == PaymentOrder.id)
@@ -432,16 +461,10 @@ def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, pr
     if holders:
         raise _Held(sorted(holder.id for holder in holders))  # the providers have the last word
     expires_at = now + settings.ttl
-    order = PaymentOrder(
-        idempotency_key=key, payer_id=visit.person_id, terminal_id=visit.terminal_id,
-        total_fen=sum(line.amount_fen for line in chosen), expires_at=expires_at, created_at=now, round_no=1,
-        # the trades are opened this moment and nobody can have scanned them yet: the providers are
-        # first asked one query interval from now, like every time after (the surge benchmark found
-        # a fifth of a journey's signed calls were these pointless first questions)
-        last_queried_at=now,
-        items=[PaymentOrderItem(bill_id=line.bill.id, person_id=line.bill.person_id, principal_fen=line.bill.principal_fen, subsidy_fen=line.bill.subsidy_fen,
-                                late_fee_fen=line.late_fee_fen, amount_fen=line.amount_fen) for line in chosen],
-    )
+    # the trades are opened this moment and nobody can have scanned them yet: the providers are
+    # first asked one query interval from now, like every time after (the surge benchmark found
+    # a fifth of a journey's signed calls were these pointless first questions)
+    order = new_order(visit, key, chosen, now, expires_at, last_queried_at=now)
     session.add(order)
     session.add_all(_new_attempts(order, providers, 1, expires_at, now))
     return order, True

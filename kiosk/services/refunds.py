@@ -72,8 +72,8 @@ def available_fen(session: Session, order_id: int) -> int:
     return max(_left_to_refund(session, attempt), 0)
 
 
-def _open(session: Session, order_id: int, amount_fen: int, reason: str, source: Source, provider_name: str,
-          out_request_no: str | None, now: dt.datetime, attempt_id: int | None) -> tuple[Refund, bool]:
+def open_refund(session: Session, order_id: int, amount_fen: int, reason: str, source: Source, provider_name: str,
+                out_request_no: str | None, now: dt.datetime, attempt_id: int | None = None) -> tuple[Refund, bool]:
     """Unit of work 1: the Refund row, or the earlier one of the same request number. Returns
     (refund, whether it is new)."""
     if out_request_no is not None:
@@ -111,7 +111,7 @@ def _open(session: Session, order_id: int, amount_fen: int, reason: str, source:
     return refund, True
 
 
-def _finish(session: Session, refund_id: int, answer: RefundStatus, now: dt.datetime) -> Refund:
+def finish_refund(session: Session, refund_id: int, answer: RefundStatus, now: dt.datetime) -> Refund:
     """Unit of work 2: record the provider's answer; the attempt is REFUNDED once all its money is
     back, and with the order's winning payment gone the order's bills are unpaid again.
 
@@ -151,7 +151,7 @@ def _finish(session: Session, refund_id: int, answer: RefundStatus, now: dt.date
 
 
 def _record(uow: UnitOfWork, refund_id: int, answer: RefundStatus, now: dt.datetime) -> Refund:
-    return uow.run(lambda session: _finish(session, refund_id, answer, now))
+    return uow.run(lambda session: finish_refund(session, refund_id, answer, now))
 
 
 def request_refund(uow: UnitOfWork, order_id: int, amount_fen: int, reason: str, source: Source, provider: PaymentProvider,
@@ -161,7 +161,7 @@ def request_refund(uow: UnitOfWork, order_id: int, amount_fen: int, reason: str,
 
     The same ``out_request_no`` again returns the refund it made, without asking the provider."""
     now = now or utcnow()
-    refund, new = uow.run(lambda session: _open(session, order_id, amount_fen, reason, source, provider.name, out_request_no, now,
+    refund, new = uow.run(lambda session: open_refund(session, order_id, amount_fen, reason, source, provider.name, out_request_no, now,
                                                 attempt_id))
     if not new:
         return refund

@@ -94,7 +94,7 @@ def record_payment(uow: UnitOfWork, attempt_id: int, *, trade_no: str | None, am
     now = now or utcnow()
 
     def work(session: Session) -> Recorded:
-        outcome = _record(session, attempt_id, trade_no, amount_fen, source, now)
+        outcome = settle(session, attempt_id, trade_no, amount_fen, source, now)
         if outcome is Recorded.RECORDED and because:
             log_event(session, order_of(session, attempt_id), because[0], source, because[1], attempt_id)
         return outcome
@@ -102,7 +102,9 @@ def record_payment(uow: UnitOfWork, attempt_id: int, *, trade_no: str | None, am
     return uow.run(work)
 
 
-def _record(session: Session, attempt_id: int, trade_no, amount_fen, source: Source, now: dt.datetime) -> Recorded:
+def settle(session: Session, attempt_id: int, trade_no, amount_fen, source: Source, now: dt.datetime) -> Recorded:
+    """``record_payment`` inside the caller's unit of work (a counter payment records its attempt
+    paid in the transaction that makes it)."""
     order_id, amount = session.execute(select(PaymentAttempt.order_id, PaymentAttempt.amount_fen)
                                        .where(PaymentAttempt.id == attempt_id)).one()
     if amount_fen is not None and amount_fen != amount:

@@ -45,6 +45,7 @@ from ..payments.base import PaymentProvider
 from .checkout import CLOSE_LEASE, PAID_WITH_OTHER, ask_provider, close, finish_close
 from .refunds import follow_refunds, refund_what_is_due
 from .uow import UnitOfWork
+from .staff_refunds import follow_requests
 from .visits import purge_idle
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,7 @@ def sweep_jobs(uow: UnitOfWork, providers: Iterable[PaymentProvider], session_id
             (f"{provider.name}: refunds of money paid twice asked for", lambda p=provider: refund_what_is_due(uow, p, now)),
             (f"{provider.name}: unfinished refunds followed", lambda p=provider: follow_refunds(uow, p, now)),
         ]
+    jobs.append(("staff refund requests finished", lambda: follow_requests(uow, now)))
     jobs.append(("idle sessions destroyed", lambda: purge_idle(uow, session_idle, now)))
     return jobs
 

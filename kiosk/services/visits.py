@@ -5,12 +5,13 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain.clock import utcnow
 from ..domain.orders import OrderStatus
+from ..domain.terminals import TerminalKind
 from ..models import MAX_MEMBERS, Person, Region, Terminal, Visit, VisitMember
 from .uow import UnitOfWork
 
@@ -23,10 +24,11 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def terminal_id(session: Session, code: str, region_code: str | None = None) -> int:
-    """The terminal with this code, registered on first use (until the terminal registry lands).
-    With ``region_code`` (the setting KIOSK_TERMINAL_REGION) it stands in that region, whose
-    rules price its dues; a region not loaded yet (`flask rules load`) leaves it as it was."""
+def terminal_id(session: Session, code: str, region_code: str | None = None,
+                kind: TerminalKind = TerminalKind.BUREAU_KIOSK) -> int:
+    """The terminal with this code, registered on first use as a ``kind`` (until the terminal
+    registry lands). With ``region_code`` (the setting KIOSK_TERMINAL_REGION) it stands in that
+    region, whose rules price its dues; a region not loaded yet (`flask rules load`) leaves it as it was."""
     found = session.execute(select(Terminal.id, Terminal.region_id).where(Terminal.code == code)).first()
     region_id = session.scalar(select(Region.id).where(Region.code == region_code)) if region_code else None
     if found is not None:
@@ -36,21 +38,22 @@ def terminal_id(session: Session, code: str, region_code: str | None = None) -> 
         return found.id
     try:
         with session.begin_nested():
-            terminal = Terminal(code=code, name=code, region_id=region_id)
+            terminal = Terminal(code=code, name=code, region_id=region_id, kind=kind.value)
             session.add(terminal)
         return terminal.id
     except IntegrityError:
         return session.scalar(select(Terminal.id).where(Terminal.code == code))
 
 
-def start_visit(uow: UnitOfWork, terminal_code: str, old_token: str | None = None, region_code: str | None = None) -> str:
+def start_visit(uow: UnitOfWork, terminal_code: str, old_token: str | None = None, region_code: str | None = None,
+                kind: TerminalKind = TerminalKind.BUREAU_KIOSK) -> str:
     """A new visit; the previous one on this browser, if any, is destroyed in the same transaction."""
     token = secrets.token_urlsafe(32)
 
     def work(session):
         if old_token:
             _delete_visits(session, Visit.token_digest == token_digest(old_token))
-        session.add(Visit(token_digest=token_digest(token), terminal_id=terminal_id(session, terminal_code, region_code)))
+        session.add(Visit(token_digest=token_digest(token), terminal_id=terminal_id(session, terminal_code, region_code, kind)))
 
     uow.run(work)
     return token
@@ -91,10 +94,20 @@ def end_visit(uow: UnitOfWork, token: str) -> None:
         uow.commit()
 
 
+# a citizen served at a counter: the cashier counts cash and reads card slips, so the visit
+# lasts longer there than a kiosk's unattended screen; "Next customer" ends it at once
+COUNTER_IDLE = dt.timedelta(minutes=20)
+
+
 def purge_idle(uow: UnitOfWork, max_idle: dt.timedelta, now: dt.datetime | None = None) -> int:
-    """Destroy every visit idle for longer than ``max_idle`` (the browser may never come back)."""
+    """Destroy every visit idle for longer than ``max_idle`` (the browser may never come back);
+    at a counter, idle for longer than ``COUNTER_IDLE``."""
+    now = now or utcnow()
+    counters = select(Terminal.id).where(Terminal.kind == TerminalKind.COUNTER.value)
+    idle = or_(and_(Visit.last_seen_at < now - max_idle, Visit.terminal_id.not_in(counters)),
+               Visit.last_seen_at < now - COUNTER_IDLE)
     with uow:
-        count = _delete_visits(uow.session, Visit.last_seen_at < (now or utcnow()) - max_idle)
+        count = _delete_visits(uow.session, idle)
         uow.commit()
     return count
 

@@ -47,3 +47,30 @@ class StaffLoginForm(FlaskForm):
 
 class StaffLanguageForm(FlaskForm):
     """The staff pages' language (kept apart from the citizen's)."""
+
+
+class CounterIdentifyForm(FlaskForm):
+    id_number = StringField()
+
+
+class CounterPayForm(FlaskForm):
+    """A counter payment: the bills ticked, how it is paid and what the cashier typed about it.
+    Amounts arrive as typed text; ``domain.counter`` judges them."""
+    bills = SelectMultipleField(coerce=row_id, validate_choice=False, widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    key = HiddenField()
+    method = StringField()
+    tendered = StringField()
+    reference = StringField()
+    card_number = StringField()
+
+
+class FloatForm(FlaskForm):
+    amount = StringField()
+
+
+class RefundAskForm(FlaskForm):
+    """A refund or void asked for: the receipt it is of, what and how much (blank: all), and why."""
+    receipt = HiddenField()
+    kind = StringField()
+    amount = StringField()
+    reason = StringField()

@@ -46,6 +46,9 @@ PROVIDERS = {
     "alipay": _l("Alipay"),
     "wechat": _l("WeChat Pay"),
     "counter": _l("Counter"),
+    "cash": _l("Cash"),
+    "pos_card": _l("Bank card (POS)"),
+    "ss_card": _l("Social security card"),
 }
 
 CATEGORIES = {
@@ -53,4 +56,44 @@ CATEGORIES = {
     Category.MINIMUM_LIVING: _l("Minimum living guarantee: the government pays part of your premium"),
     Category.EXTREME_POVERTY: _l("Extreme poverty support: the government pays your premium"),
     Category.ORPHAN: _l("Orphan support: the government pays your premium"),
+}
+
+# what a cashier typed that cannot be taken (``domain.counter.CounterProblem``), on its field
+COUNTER_PROBLEMS = {
+    "short": _l("Less cash was given than is due: enter the amount handed over, at least the total."),
+    "tendered": _l("Enter the cash handed over."),
+    "amount": _l("Enter an amount in yuan, such as 500 or 463.50."),
+    "reference": _l("Enter the reference on the POS slip: 6 to 32 letters or digits."),
+    "card": _l("Enter the social security card's number: 9 to 20 letters or digits."),
+    "float": _l("Enter an amount of more than 0."),
+    "method": _l("Choose how the citizen pays."),
+}
+
+# the ways to pay at a counter, in the order the cashier is offered them
+COUNTER_METHODS = {method: PROVIDERS[method] for method in ("cash", "pos_card", "ss_card")}
+
+# why a refund or void cannot be asked for or decided (``domain.refunds.RefundRuleBroken``)
+REFUND_RULES = {
+    "own": _l("You asked for this refund yourself: another supervisor must approve it."),
+    "role": _l("Only a supervisor may approve or reject a refund."),
+    "reason": _l("Please give the reason for the refund."),
+    "amount": _l("Enter an amount of more than 0."),
+    "too_much": _l("That is more than can still be refunded of this payment."),
+    "void_day": _l("A payment can be voided only on the day it was taken. Ask for a refund instead."),
+    "void_partial": _l("A void gives back the whole payment, before any refund. Ask for a refund of part of it instead."),
+    "not_paid": _l("This payment has nothing left to refund."),
+    "open": _l("A refund of this payment is already waiting for approval."),
+    "decided": _l("Someone decided on this request already."),
+    "drawer": _l("The counter's drawer does not hold enough cash to give this back."),
+    "not_found": _l("No payment has this receipt number."),
+    "kind": _l("Choose a refund or a void."),
+}
+
+REQUEST_KINDS = {"refund": _l("Refund"), "void": _l("Void")}
+REQUEST_STATES = {
+    "requested": _l("Waiting for approval"),
+    "rejected": _l("Rejected"),
+    "approved": _l("Approved, being refunded"),
+    "done": _l("Refunded"),
+    "failed": _l("Refund failed"),
 }

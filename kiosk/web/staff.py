@@ -6,6 +6,8 @@ ending removes everything else (``kiosk.forget_citizen``). Staff pages are deskt
 base template, no idle timer, no keypad."""
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, current_app, redirect, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
@@ -21,7 +23,11 @@ from .forms import StaffLanguageForm, StaffLoginForm
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 # what a staff log-in keeps in the session: Flask-Login's keys and the staff pages' language
-STAFF_SESSION_KEYS = frozenset({"_user_id", "_fresh", "_id", "_remember", "_remember_seconds", "staff_lang"})
+# and the citizen a cashier is serving at the counter (``counter``: a visit at the counter's terminal)
+STAFF_SESSION_KEYS = frozenset({"_user_id", "_fresh", "_id", "_remember", "_remember_seconds", "staff_lang", "counter_visit"})
+
+# the blueprints of the staff's desktop pages: they speak the staff's language (``staff_lang``)
+STAFF_BLUEPRINTS = frozenset({"staff", "counter", "refunds"})
 
 ROLE_NAMES = {"cashier": _l("Cashier"), "supervisor": _l("Supervisor"), "admin": _l("Administrator")}
 
@@ -54,6 +60,24 @@ def init_app(app) -> None:
     login_manager.init_app(app)
     app.register_blueprint(bp)
     app.jinja_env.globals["role_name"] = lambda role: ROLE_NAMES.get(role, role)
+
+
+def role_required(*roles: str):
+    """A staff page for these roles only: others logged in get a page saying so (403), nobody
+    logged in goes to the log-in page."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if current_user.role not in roles:
+                return render("staff/forbidden.html", status=403,
+                              allowed=[ROLE_NAMES[role] for role in roles])
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
 def forget_staff() -> None:
@@ -109,7 +133,15 @@ def home():
 def language():
     """English or Chinese on the staff pages, apart from the citizen's choice."""
     session["staff_lang"] = "en" if _staff_lang() == "zh" else "zh"
-    return redirect(url_for("staff.home") if current_user.is_authenticated else url_for("staff.login"), code=303)
+    back = _safe_back(request.form.get("next"))
+    return redirect(back or (url_for("staff.home") if current_user.is_authenticated else url_for("staff.login")), code=303)
+
+
+def _safe_back(target: str | None) -> str | None:
+    """The staff page the language was switched on, if it is one of ours (never another site)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target if target.startswith(("/staff/", "/counter/")) else None
 
 
 def _staff_lang() -> str:

@@ -106,7 +106,7 @@ def test_log_in_shows_who_and_their_role_then_log_out(app, runner, client):
     assert home.headers["Cache-Control"] == "no-store"
     client.post("/staff/language", data={"csrf_token": csrf_token_of(home.text)})
     home = client.get("/staff/")
-    assert "Supervisor" in home.text and "The counter and back office come next" in home.text
+    assert "Supervisor" in home.text and "Counter: take a payment" in home.text and "Refunds and voids" in home.text
     out = client.post("/staff/logout", data={"csrf_token": csrf_token_of(home.text)})
     assert out.status_code == 303
     assert client.get("/staff/").status_code == 302

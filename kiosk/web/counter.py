@@ -1,0 +1,238 @@
+"""The counter: a cashier identifies a citizen, ticks their dues (family members' too) and takes
+the payment in cash, by bank card on the POS terminal or by social security card.
+
+Desktop pages for a keyboard (access keys), behind a staff log-in with a cashier's or
+supervisor's role. The citizen being served is a visit at the counter's terminal, its token in
+the staff part of the session (``counter_visit``): the dues, family members and checkout key are
+the kiosk's own, so the same rules price the same bills. Views parse, call ``services.counter``
+and pick a template; every look-up and payment is in the audit log."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, g, session
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..domain.clock import local_today, utcnow
+from ..domain.counter import CounterMethod, CounterProblem, typed_fen
+from ..domain.idnumber import InvalidIdNumber, parse_resident_id
+from ..domain.terminals import TerminalKind
+from ..services import checkout, counter, receipts, visits
+from ..services.dues import all_lines, total_of
+from ..services.people import find_person
+from ..services.staff import audit
+from . import go, render, uow
+from .forms import ActionForm, CounterIdentifyForm, CounterPayForm, FloatForm, MemberForm
+from .messages import CHECKOUT_ERRORS, COUNTER_METHODS, COUNTER_PROBLEMS, FAMILY_ERRORS, ID_PROBLEMS, PERSON_NOT_FOUND
+from .staff import role_required
+
+bp = Blueprint("counter", __name__, url_prefix="/counter")
+
+# who takes payments at the counter (administrators manage, they do not take money)
+CASHIERS = ("cashier", "supervisor")
+
+
+def terminal_code() -> str:
+    """The counter this app instance serves (``KIOSK_COUNTER_CODE``), until counter browsers are enrolled."""
+    return current_app.config["COUNTER_CODE"]
+
+
+def terminal_id() -> int:
+    return uow().run(lambda s: visits.terminal_id(s, terminal_code(), current_app.config.get("TERMINAL_REGION"),
+                                                  TerminalKind.COUNTER))
+
+
+@bp.before_request
+def load_counter_visit():
+    g.visit = visits.load_visit(uow(), session.get("counter_visit"), visits.COUNTER_IDLE)
+    if g.visit is None:
+        session.pop("counter_visit", None)
+
+
+def _audit(action: str, **after) -> None:
+    with uow() as work:
+        audit(work.session, action, current_user.id, terminal_code(), after=after or None)
+        work.commit()
+
+
+def _page(status: int = 200, *, identify=None, member=None, pay=None, error=None, float_form=None):
+    """The counter's one page: the identify form when nobody is being served, else their dues."""
+    here = terminal_id()
+    context = dict(identify=identify or CounterIdentifyForm(), member=member or CounterIdentifyForm(prefix="member"),
+                   float_form=float_form or FloatForm(), action_form=ActionForm(), remove_form=MemberForm(),
+                   methods=COUNTER_METHODS, error=error,
+                   drawer_fen=counter.drawer_balance(uow().session, here), terminal_code=terminal_code())
+    if g.visit is not None and g.visit.person_id is not None:
+        groups, key = checkout.present_family_dues(uow(), g.visit.id, local_today(utcnow()))
+        pay = pay or CounterPayForm()
+        pay.key.data = key
+        lines = all_lines(groups)
+        chosen = set(pay.bills.data or [line.bill.id for line in lines if line.payable])
+        context.update(groups=groups, pay=pay, payable=[line for line in lines if line.payable], chosen=chosen,
+                       total_fen=total_of(lines, chosen), may_add=visits.may_add_member(g.visit))
+    return render("counter/counter.html", status=status, **context)
+
+
+@bp.get("/")
+@role_required(*CASHIERS)
+def home():
+    return _page()
+
+
+@bp.post("/total")
+@role_required(*CASHIERS)
+def total():
+    """The total of the ticked items, computed here as the cashier ticks (templates never add money up)."""
+    form = CounterPayForm()
+    if g.visit is None or g.visit.person_id is None or not form.validate_on_submit():
+        return go("counter.home")
+    lines = checkout.freeze_family_dues(uow(), g.visit.id, local_today(utcnow()))
+    return render("counter/_total.html", total_fen=total_of(lines, form.bills.data or []))
+
+
+def _look_up(form: CounterIdentifyForm):
+    """The person whose ID number is in the form, or None with the reason on the field."""
+    try:
+        resident = parse_resident_id(form.id_number.data or "", local_today(utcnow()))
+    except InvalidIdNumber as error:
+        form.id_number.errors = [ID_PROBLEMS[error.problem]]
+        return None
+    person = find_person(resident.number, current_app.config["ID_DIGEST_KEY"])
+    if person is None:
+        form.id_number.errors = [PERSON_NOT_FOUND]
+    return person
+
+
+@bp.post("/identify")
+@role_required(*CASHIERS)
+def identify():
+    form = CounterIdentifyForm()
+    person = _look_up(form)
+    if person is None:
+        return _page(422, identify=form)
+    session["counter_visit"] = visits.start_visit(uow(), terminal_code(), session.get("counter_visit"),
+                                                  current_app.config.get("TERMINAL_REGION"), TerminalKind.COUNTER)
+    visit = visits.load_visit(uow(), session["counter_visit"], visits.COUNTER_IDLE)
+    visits.set_person(uow(), visit.id, person.id)
+    _audit("counter.identify", person_id=person.id)
+    return go("counter.home")
+
+
+@bp.post("/family")
+@role_required(*CASHIERS)
+def add_member():
+    if g.visit is None or g.visit.person_id is None:
+        return go("counter.home")
+    form = CounterIdentifyForm(prefix="member")
+    person = _look_up(form)
+    if person is None:
+        return _page(422, member=form)
+    try:
+        visits.propose_member(uow(), g.visit.id, person.id)
+        visits.confirm_member(uow(), g.visit.id)
+    except visits.FamilyError as refusal:
+        form.id_number.errors = [FAMILY_ERRORS[refusal.reason]]
+        return _page(422, member=form)
+    _audit("counter.family_member", person_id=person.id)
+    return go("counter.home")
+
+
+@bp.post("/family/remove")
+@role_required(*CASHIERS)
+def remove_member():
+    form = MemberForm()
+    if g.visit is not None and form.person.data:
+        try:
+            visits.remove_member(uow(), g.visit.id, form.person.data)
+        except visits.FamilyError:
+            pass  # an order being paid keeps its list; the page shows it as it is
+    return go("counter.home")
+
+
+def _tender(form: CounterPayForm) -> counter.Tender:
+    """What the cashier typed, as the service takes it; ``CounterProblem`` names the field at fault."""
+    try:
+        method = CounterMethod(form.method.data or "")
+    except ValueError:
+        raise CounterProblem("method") from None
+    tendered = typed_fen(form.tendered.data) if method.takes_cash else None
+    return counter.Tender(method, tendered, form.reference.data, form.card_number.data)
+
+
+# the field each problem belongs on
+_PROBLEM_FIELDS = {"short": "tendered", "tendered": "tendered", "amount": "tendered", "reference": "reference",
+                   "card": "card_number", "method": "method"}
+
+
+@bp.post("/pay")
+@role_required(*CASHIERS)
+def pay():
+    if g.visit is None or g.visit.person_id is None:
+        return go("counter.home")
+    form = CounterPayForm()
+    try:
+        result = counter.take_payment(uow(), g.visit.id, form.bills.data or [], form.key.data or "", _tender(form),
+                                      current_user.id)
+    except CounterProblem as problem:
+        getattr(form, _PROBLEM_FIELDS[problem.code]).errors = [COUNTER_PROBLEMS[problem.code]]
+        return _page(422, pay=form)
+    except checkout.CheckoutError as refusal:
+        return _page(422, pay=form, error=CHECKOUT_ERRORS.get(refusal.reason, CHECKOUT_ERRORS["not_payable"]))
+    return go("counter.payment", order_id=result.order_id)
+
+
+def _counter_order(order_id: int):
+    """An order taken at this counter, with its receipt, or 404 (another counter's, a kiosk's)."""
+    order = checkout.order_with_receipt(uow().session, order_id)
+    if order is None or order.terminal.code != terminal_code() or order.staff_id is None:
+        abort(404)
+    return order
+
+
+def _payment_page(order_id: int, *, auto_print: bool, reprint: bool):
+    order = _counter_order(order_id)
+    taken = counter.taken(uow().session, order.id)
+    return render("counter/payment.html", order=order, receipt=order.receipt, groups=receipts.receipt_groups(order),
+                  taken=taken, kept_fen=order.total_fen - order.refund_due_fen, auto_print=auto_print, reprint=reprint,
+                  form=ActionForm(), serving=g.visit is not None and g.visit.order_id == order.id)
+
+
+@bp.get("/payments/<int:order_id>")
+@role_required(*CASHIERS)
+def payment(order_id: int):
+    order = _counter_order(order_id)
+    # printed once when it is first shown; a reload does not print it again
+    auto_print = order.receipt is not None and receipts.mark_printed(uow(), order.receipt.id, first_only=True)
+    return _payment_page(order_id, auto_print=auto_print, reprint=False)
+
+
+@bp.post("/payments/<int:order_id>/reprint")
+@role_required(*CASHIERS)
+def reprint(order_id: int):
+    order = _counter_order(order_id)
+    if order.receipt is None:
+        return go("counter.payment", order_id=order_id)
+    receipts.mark_printed(uow(), order.receipt.id)
+    _audit("receipt.reprint", order_id=order_id, receipt=order.receipt.number)
+    return _payment_page(order_id, auto_print=True, reprint=True)
+
+
+@bp.post("/next")
+@role_required(*CASHIERS)
+def next_customer():
+    """Everything about the citizen just served is destroyed on the server."""
+    token = session.pop("counter_visit", None)
+    if token:
+        visits.end_visit(uow(), token)
+    return go("counter.home")
+
+
+@bp.post("/float")
+@role_required(*CASHIERS)
+def put_float():
+    form = FloatForm()
+    try:
+        counter.put_float(uow(), terminal_id(), typed_fen(form.amount.data), current_user.id)
+    except CounterProblem as problem:
+        form.amount.errors = [COUNTER_PROBLEMS[problem.code]]
+        return _page(422, float_form=form)
+    return go("counter.home")
