@@ -139,10 +139,11 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ("zh", "en"),
-        # the terminal this app instance serves until the terminal registry issue lands
-        "TERMINAL_CODE": get("KIOSK_TERMINAL_CODE", "DEMO-01"),
-        # the counter whose cashiers use this app instance, until counter browsers are enrolled
-        "COUNTER_CODE": get("KIOSK_COUNTER_CODE", "COUNTER-01"),
+        # an app instance that serves one kiosk and one counter: a browser not enrolled (kiosk/web/terminals.py)
+        # is that kiosk, or at the counter's pages that counter. Development's are the demo's; production
+        # has none unless asked for, so there only browsers enrolled with an administrator's code are terminals
+        "TERMINAL_CODE": (get("KIOSK_TERMINAL_CODE") or "").strip() or ("DEMO-01" if developing else None),
+        "COUNTER_CODE": (get("KIOSK_COUNTER_CODE") or "").strip() or ("COUNTER-01" if developing else None),
         # the region (6-digit code) the terminal stands in: its rules price the dues shown there.
         # Development and testing stand in the demo region; production must say
         "TERMINAL_REGION": (get("KIOSK_TERMINAL_REGION") or "").strip() or (DEMO_REGION if developing else None),

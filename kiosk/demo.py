@@ -79,10 +79,15 @@ def _months_before(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def seed(uow: UnitOfWork, digest_key: str, terminal_code: str) -> bool:
+# where the demo's person who paid already paid (an instance serving no terminal by setting has no other)
+DEMO_TERMINAL = "DEMO-01"
+
+
+def seed(uow: UnitOfWork, digest_key: str, terminal_code: str | None) -> bool:
     """Load the demo region's rule file (as `flask rules load` does: a changed file adds a rule
     version, the same file changes nothing) and create the demo people unless they are there
     already. Returns whether people were created."""
+    terminal_code = terminal_code or DEMO_TERMINAL
     rule_file = read_rule_files([RULES_FILE])[0]
     today = local_today(utcnow())
     with uow:

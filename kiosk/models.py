@@ -10,7 +10,7 @@ from .domain.clock import utcnow
 from .domain.counter import COUNTER_METHODS, DrawerKind
 from .domain.orders import order_state
 from .domain.refunds import RequestKind, RequestState
-from .domain.terminals import TERMINAL_KINDS, TerminalKind
+from .domain.terminals import PRINTER_STATUSES, TERMINAL_KINDS, PrinterStatus, TerminalKind
 from .extensions import db
 
 
@@ -117,8 +117,42 @@ class Terminal(db.Model):
     location: Mapped[str] = mapped_column(String(200), default="")
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))  # whose rules price its dues
     kind: Mapped[str] = mapped_column(String(20), default=TerminalKind.BUREAU_KIOSK.value, server_default=TerminalKind.BUREAU_KIOSK.value)
+    # the last heartbeat (a kiosk's page sends one a minute) and the printer status it reported
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    printer_status: Mapped[str] = mapped_column(String(20), default=PrinterStatus.UNKNOWN.value,
+                                                server_default=PrinterStatus.UNKNOWN.value)
     region: Mapped[Region | None] = relationship()
-    __table_args__ = (CheckConstraint(f"kind IN ({_one_of(TERMINAL_KINDS)})", name="ck_terminal_kind"),)
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_one_of(TERMINAL_KINDS)})", name="ck_terminal_kind"),
+        CheckConstraint(f"printer_status IN ({_one_of(PRINTER_STATUSES)})", name="ck_terminal_printer_status"),
+    )
+
+
+class EnrolmentCode(db.Model):
+    """A one-time code an administrator made to enrol a browser as a terminal: only its SHA-256
+    is kept; used once (``used_at``), valid until ``expires_at``."""
+
+    __tablename__ = "enrolment_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"), index=True)
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class TerminalBrowser(db.Model):
+    """A browser enrolled as a terminal: it holds a random token in a cookie of its own, this row
+    its SHA-256. Revoked, the browser is a stranger again."""
+
+    __tablename__ = "terminal_browser"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"), index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    terminal: Mapped[Terminal] = relationship()
 
 
 class PaymentOrder(db.Model):

@@ -30,6 +30,8 @@ def training_env(tmp_path) -> dict[str, str]:
         "KIOSK_TRAINING_MODE": "on",
         "KIOSK_SANDBOX_NOTIFY": "off",
         "KIOSK_TERMINAL_REGION": "110105",
+        # a training kiosk: an instance asked to serve one kiosk, so no enrolment is needed to try it
+        "KIOSK_TERMINAL_CODE": "TRAIN-01",
     }
 
 
@@ -189,6 +191,21 @@ def test_a_number_that_is_not_one_is_named(environ):
     assert "KIOSK_ORDER_TTL_SECONDS is '3 minutes'" in refusal()
 
 
+def test_production_serves_no_terminal_unless_asked_and_sends_a_stranger_to_enrol(environ):
+    """Without KIOSK_TERMINAL_CODE only browsers enrolled with an administrator's code are kiosks."""
+    environ.delenv("KIOSK_TERMINAL_CODE")
+    app = create_app()
+    assert app.config["TERMINAL_CODE"] is None and app.config["COUNTER_CODE"] is None
+    with app.app_context():
+        from kiosk.cli import upgrade_to_head
+
+        upgrade_to_head()
+    first = app.test_client().get("/", base_url=PUBLIC)
+    assert first.status_code == 303 and first.headers["Location"].endswith("/enrol")
+    assert first.headers["Strict-Transport-Security"].startswith("max-age=")
+    dispose(app)
+
+
 def test_development_is_asked_for_and_runs_on_its_public_keys(environ, simulator_keys):
     for name in list(os.environ):
         if name.startswith("KIOSK_"):
@@ -220,6 +237,9 @@ def test_testing_settings_have_a_public_base_url(tmp_path):
 
 WSGI_CHECK = """
 import wsgi
+from kiosk.cli import upgrade_to_head
+with wsgi.app.app_context():
+    upgrade_to_head()  # as a deployment runs flask init-db
 client = wsgi.app.test_client()
 page = client.get("/", base_url="https://kiosk.example.org")
 forged = client.get("/", base_url="https://attacker.example")

@@ -1,6 +1,8 @@
 """Terminals: the kiosks and counters that share one app and one database (no flask, no database)."""
 from __future__ import annotations
 
+import datetime as dt
+import unicodedata
 from enum import Enum
 
 
@@ -15,3 +17,49 @@ class TerminalKind(str, Enum):
 
 
 TERMINAL_KINDS = tuple(kind.value for kind in TerminalKind)
+
+
+class PrinterStatus(str, Enum):
+    """What a kiosk's heartbeat says of its receipt printer."""
+
+    OK = "ok"
+    PAPER_LOW = "paper_low"
+    PAPER_OUT = "paper_out"
+    OFFLINE = "offline"
+    UNKNOWN = "unknown"  # never reported (a browser printing cannot tell)
+
+    @property
+    def prints(self) -> bool:
+        """Whether a receipt can be expected to come out."""
+        return self in (PrinterStatus.OK, PrinterStatus.PAPER_LOW, PrinterStatus.UNKNOWN)
+
+
+PRINTER_STATUSES = tuple(status.value for status in PrinterStatus)
+
+# a terminal not heard from for this long is shown as out of contact on the dashboard
+SILENT_AFTER = dt.timedelta(minutes=3)
+# a kiosk's heartbeat comes this often (kiosk.js)
+HEARTBEAT_EVERY = dt.timedelta(seconds=60)
+
+# one-time enrolment codes: 8 characters without look-alikes (0/O, 1/I/L), about 40 bits;
+# single use, valid for a day, and tried at most a few times per minute from one address
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+CODE_VALID = dt.timedelta(hours=24)
+
+
+def new_enrolment_code(random_choice) -> str:
+    """A code as an administrator reads it out: two groups of four (``random_choice`` picks a
+    character; the caller passes ``secrets.choice``)."""
+    code = "".join(random_choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{code[:4]}-{code[4:]}"
+
+
+def normalise_code(typed: str | None) -> str:
+    """A code as typed: case, spaces and the hyphen do not matter."""
+    text = unicodedata.normalize("NFKC", typed or "")
+    return "".join(ch for ch in text if ch.isalnum()).upper()
+
+
+def is_silent(last_seen_at: dt.datetime | None, now: dt.datetime) -> bool:
+    return last_seen_at is None or now - last_seen_at > SILENT_AFTER

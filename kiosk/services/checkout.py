@@ -145,7 +145,7 @@ def order_with_key(session: Session, key: str, payer_id: int) -> PaymentOrder | 
 
 
 def create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str, providers: Sequence[PaymentProvider],
-                 settings: CheckoutSettings, now: dt.datetime | None = None) -> PaymentOrder:
+                 settings: CheckoutSettings, now: dt.datetime | None = None, staff_id: int | None = None) -> PaymentOrder:
     """The order for ``key``, with one attempt (a trade and its QR code) per provider the terminal
     offers: made once, whatever number of taps or racing requests ask for it.
 
@@ -172,6 +172,8 @@ def create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str, 
       ``order_window``. Counted per terminal: counted across terminals, anyone who knows the ID
       number could use up the person's orders and keep them from paying anywhere.
 
+    ``staff_id``: the cashier showing the QR codes at a counter (the customer display shows them).
+
     Raises ``CheckoutError`` with the reason to show.
     """
     now = now or utcnow()
@@ -179,7 +181,7 @@ def create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str, 
         raise CheckoutError("no_provider")
     for _ in range(TAKE_OVER_ATTEMPTS):
         try:
-            return _create_order(uow, visit_id, bill_ids, key, providers, settings, now)
+            return _create_order(uow, visit_id, bill_ids, key, providers, settings, now, staff_id)
         except _Held as held:
             _take_over(uow, held.order_ids, {p.name: p for p in providers}, now)
     raise CheckoutError("held_elsewhere")  # taken over, and held again by a racing terminal
@@ -278,7 +280,7 @@ def _rounds_made(session: Session, person_ids: list[int], terminal_id: int, sinc
 
 
 def _create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str, providers: Sequence[PaymentProvider],
-                  settings: CheckoutSettings, now: dt.datetime) -> PaymentOrder:
+                  settings: CheckoutSettings, now: dt.datetime, staff_id: int | None = None) -> PaymentOrder:
     """One try at ``create_order``; raises ``_Held`` when bills must be taken over first."""
     session = uow.session
     try:
@@ -287,7 +289,7 @@ def _create_order(uow: UnitOfWork, visit_id: int, bill_ids: list[int], key: str,
             existing = order_with_key(session, key, visit.person_id)
             if existing is not None:
                 return existing
-            order, made = _new_order(session, visit, bill_ids, key, providers, settings, now)
+            order, made = _new_order(session, visit, bill_ids, key, providers, settings, now, staff_id)
             if not made:
                 return order  # a racing tap's order, found on a second look
             session.flush()  # another terminal holding one of the bills fails here
@@ -434,7 +436,7 @@ def new_order(visit: Visit, key: str, chosen: list, now: dt.datetime, expires_at
 
 
 def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, providers: Sequence[PaymentProvider],
-               settings: CheckoutSettings, now: dt.datetime) -> tuple[PaymentOrder, bool]:
+               settings: CheckoutSettings, now: dt.datetime, staff_id: int | None = None) -> tuple[PaymentOrder, bool]:
     """A new order (and True), or the one a racing tap with the same key made (and False)."""
     counted = check_choice(session, visit, bill_ids, key)
     if _rounds_made(session, counted, visit.terminal_id, now - settings.order_window) >= settings.orders_per_person:
@@ -464,7 +466,7 @@ def _new_order(session: Session, visit: Visit, bill_ids: list[int], key: str, pr
     # the trades are opened this moment and nobody can have scanned them yet: the providers are
     # first asked one query interval from now, like every time after (the surge benchmark found
     # a fifth of a journey's signed calls were these pointless first questions)
-    order = new_order(visit, key, chosen, now, expires_at, last_queried_at=now)
+    order = new_order(visit, key, chosen, now, expires_at, last_queried_at=now, staff_id=staff_id)
     session.add(order)
     session.add_all(_new_attempts(order, providers, 1, expires_at, now))
     return order, True

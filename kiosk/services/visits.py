@@ -48,12 +48,18 @@ def terminal_id(session: Session, code: str, region_code: str | None = None,
 def start_visit(uow: UnitOfWork, terminal_code: str, old_token: str | None = None, region_code: str | None = None,
                 kind: TerminalKind = TerminalKind.BUREAU_KIOSK) -> str:
     """A new visit; the previous one on this browser, if any, is destroyed in the same transaction."""
+    return begin_visit(uow, lambda session: terminal_id(session, terminal_code, region_code, kind), old_token)
+
+
+def begin_visit(uow: UnitOfWork, terminal, old_token: str | None = None) -> str:
+    """A new visit at the terminal ``terminal`` (its id, or a function of the session giving it);
+    the previous one on this browser, if any, is destroyed in the same transaction."""
     token = secrets.token_urlsafe(32)
 
     def work(session):
         if old_token:
             _delete_visits(session, Visit.token_digest == token_digest(old_token))
-        session.add(Visit(token_digest=token_digest(token), terminal_id=terminal_id(session, terminal_code, region_code, kind)))
+        session.add(Visit(token_digest=token_digest(token), terminal_id=terminal(session) if callable(terminal) else terminal))
 
     uow.run(work)
     return token

@@ -70,13 +70,11 @@ def _error_page(status: int, message):
 
 
 def register(app: Flask) -> None:
-    from . import callbacks, contributions, counter, kiosk, refunds, sandbox, security, simulator, staff
+    from . import callbacks, contributions, kiosk, sandbox, security, simulator, staff
 
     security.register(app)
     app.register_blueprint(kiosk.bp)
-    staff.init_app(app)
-    app.register_blueprint(counter.bp)
-    app.register_blueprint(refunds.bp)
+    staff.init_app(app)  # and the other staff blueprints: counter, refunds, admin, terminals
     app.register_blueprint(contributions.bp)
     app.register_blueprint(callbacks.bp)
     if "sandbox" in app.config["PAYMENT_PROVIDERS"]:

@@ -15,7 +15,7 @@ from ..domain.contributions import AmountProblem, Clamp, EmployeeQuote, Flexible
 from ..domain.money import yuan_of_fen
 from ..domain.premiums import Category, Scheme
 from ..services import bases, calculator
-from . import go, render, uow
+from . import go, render, terminals, uow
 from .forms import row_id
 from .kiosk import load_visit, needs_visit
 
@@ -74,6 +74,11 @@ def _today():
     return local_today(utcnow())
 
 
+def _setting_region() -> str | None:
+    """KIOSK_TERMINAL_REGION, for the terminal served by setting; an enrolled one has its own."""
+    return current_app.config.get("TERMINAL_REGION") if terminals.served_by_setting(g.terminal) else None
+
+
 # the calculator: no visit, no person, nothing written
 
 def _calculator(form: CalculatorForm, result=None, error=None, status: int = 200):
@@ -105,7 +110,7 @@ def calculator_submit():
             and scheme is not Scheme.RESIDENT_MEDICAL:
         return _calculator(form)  # only another scheme picked: nothing to say about the amount yet
     try:
-        result = calculator.quote(uow().session, current_app.config["TERMINAL_CODE"], current_app.config.get("TERMINAL_REGION"), scheme, form.amount.data, _today())
+        result = calculator.quote(uow().session, g.terminal.code, _setting_region(), scheme, form.amount.data, _today())
     except InvalidAmount as problem:
         return _calculator(form, error=AMOUNT_PROBLEMS[problem.problem], status=422)
     except calculator.NoRule:

@@ -9,18 +9,19 @@ and pick a template; every look-up and payment is in the audit log."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, session
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..domain.clock import local_today, utcnow
 from ..domain.counter import CounterMethod, CounterProblem, typed_fen
 from ..domain.idnumber import InvalidIdNumber, parse_resident_id
-from ..domain.terminals import TerminalKind
+from ..domain.orders import OrderStatus, Source
+from ..payments import payments
 from ..services import checkout, counter, receipts, visits
 from ..services.dues import all_lines, total_of
 from ..services.people import find_person
 from ..services.staff import audit
-from . import go, render, uow
+from . import go, render, terminals, uow
+from .kiosk import checkout_settings
 from .forms import ActionForm, CounterIdentifyForm, CounterPayForm, FloatForm, MemberForm
 from .messages import CHECKOUT_ERRORS, COUNTER_METHODS, COUNTER_PROBLEMS, FAMILY_ERRORS, ID_PROBLEMS, PERSON_NOT_FOUND
 from .staff import role_required
@@ -32,19 +33,22 @@ CASHIERS = ("cashier", "supervisor")
 
 
 def terminal_code() -> str:
-    """The counter this app instance serves (``KIOSK_COUNTER_CODE``), until counter browsers are enrolled."""
-    return current_app.config["COUNTER_CODE"]
+    """The counter this browser is (enrolled, or served by ``KIOSK_COUNTER_CODE``)."""
+    return terminals.current(counter=True).code
 
 
 def terminal_id() -> int:
-    return uow().run(lambda s: visits.terminal_id(s, terminal_code(), current_app.config.get("TERMINAL_REGION"),
-                                                  TerminalKind.COUNTER))
+    return terminals.current(counter=True).id
 
 
 @bp.before_request
 def load_counter_visit():
+    if terminals.current(counter=True) is None:
+        # a log-in first; then a page saying this browser is no counter (and how to enrol it)
+        return None if not current_user.is_authenticated else render("staff/not_a_counter.html", status=403)
     g.visit = visits.load_visit(uow(), session.get("counter_visit"), visits.COUNTER_IDLE)
-    if g.visit is None:
+    if g.visit is None or g.visit.terminal_id != terminal_id():
+        g.visit = None
         session.pop("counter_visit", None)
 
 
@@ -109,8 +113,7 @@ def identify():
     person = _look_up(form)
     if person is None:
         return _page(422, identify=form)
-    session["counter_visit"] = visits.start_visit(uow(), terminal_code(), session.get("counter_visit"),
-                                                  current_app.config.get("TERMINAL_REGION"), TerminalKind.COUNTER)
+    session["counter_visit"] = visits.begin_visit(uow(), terminal_id(), session.get("counter_visit"))
     visit = visits.load_visit(uow(), session["counter_visit"], visits.COUNTER_IDLE)
     visits.set_person(uow(), visit.id, person.id)
     _audit("counter.identify", person_id=person.id)
@@ -169,6 +172,8 @@ def pay():
     if g.visit is None or g.visit.person_id is None:
         return go("counter.home")
     form = CounterPayForm()
+    if form.method.data == QR:
+        return _pay_by_qr(form)
     try:
         result = counter.take_payment(uow(), g.visit.id, form.bills.data or [], form.key.data or "", _tender(form),
                                       current_user.id)
@@ -178,6 +183,68 @@ def pay():
     except checkout.CheckoutError as refusal:
         return _page(422, pay=form, error=CHECKOUT_ERRORS.get(refusal.reason, CHECKOUT_ERRORS["not_payable"]))
     return go("counter.payment", order_id=result.order_id)
+
+
+# the QR payment at a counter: the kiosk's order and QR codes, shown on the customer display
+QR = "qr"
+
+
+def _pay_by_qr(form: CounterPayForm):
+    try:
+        checkout.create_order(uow(), g.visit.id, form.bills.data or [], form.key.data or "", payments().offered,
+                              checkout_settings(), staff_id=current_user.id)
+    except checkout.CheckoutError as refusal:
+        return _page(422, pay=form, error=CHECKOUT_ERRORS.get(refusal.reason, CHECKOUT_ERRORS["not_payable"]))
+    _audit("counter.qr", order_id=g.visit.order_id if g.visit.order_id else None)
+    return go("counter.qr")
+
+
+def _open_order():
+    """The order the citizen being served is paying by QR, asked about at the provider (the poll)."""
+    if g.visit is None or g.visit.order_id is None:
+        return None
+    return checkout.poll(uow(), g.visit.order_id, payments().providers, checkout_settings())
+
+
+@bp.get("/qr")
+@role_required(*CASHIERS)
+def qr():
+    """The cashier's view of a QR payment: the amount and what the customer display shows; the
+    page asks every two seconds until it is paid, expired or cancelled."""
+    order = _open_order()
+    if order is None:
+        return go("counter.home")
+    if order.status == OrderStatus.PAID.value:
+        return go("counter.payment", order_id=order.id)
+    return render("counter/qr.html", "counter/_qr_state.html", order=order, state=order.status, form=ActionForm(),
+                  codes=[a for a in order.current_attempts if a.status == OrderStatus.PENDING.value and a.qr_svg])
+
+
+@bp.post("/qr/cancel")
+@role_required(*CASHIERS)
+def qr_cancel():
+    if g.visit is not None and g.visit.order_id is not None:
+        order = checkout.close_order(uow(), g.visit.order_id, OrderStatus.CANCELLED, payments().providers, Source.CANCEL)
+        if order.status == OrderStatus.PAID.value:
+            return go("counter.payment", order_id=order.id)  # paid a moment ago
+    return go("counter.home")
+
+
+@bp.get("/display")
+@role_required(*CASHIERS)
+def display():
+    """The customer display: a second window facing the citizen, following the counter's
+    current order (the amount, the QR codes, then paid). It only reads; the cashier's page asks
+    the provider."""
+    return render("counter/display.html", "counter/_display_state.html", **_display_state())
+
+
+def _display_state() -> dict:
+    order = g.visit.order if g.visit is not None else None
+    if order is None or order.status in (OrderStatus.CANCELLED.value, OrderStatus.EXPIRED.value, OrderStatus.FAILED.value):
+        return {"state": "welcome", "order": None, "codes": [], "taken": None}
+    codes = [a for a in order.current_attempts if a.status == OrderStatus.PENDING.value and a.qr_svg]
+    return {"state": order.status, "order": order, "codes": codes, "taken": counter.taken(uow().session, order.id)}
 
 
 def _counter_order(order_id: int):
@@ -190,7 +257,7 @@ def _counter_order(order_id: int):
 
 def _payment_page(order_id: int, *, auto_print: bool, reprint: bool):
     order = _counter_order(order_id)
-    taken = counter.taken(uow().session, order.id)
+    taken = counter.taken(uow().session, order.id)  # None for a QR payment
     return render("counter/payment.html", order=order, receipt=order.receipt, groups=receipts.receipt_groups(order),
                   taken=taken, kept_fen=order.total_fen - order.refund_due_fen, auto_print=auto_print, reprint=reprint,
                   form=ActionForm(), serving=g.visit is not None and g.visit.order_id == order.id)

@@ -74,3 +74,17 @@ class RefundAskForm(FlaskForm):
     kind = StringField()
     amount = StringField()
     reason = StringField()
+
+
+class EnrolForm(FlaskForm):
+    """The one-time code that enrols this browser as a terminal."""
+    code = StringField()
+
+
+class TerminalForm(FlaskForm):
+    """A terminal for the registry."""
+    code = StringField()
+    name = StringField()
+    kind = StringField()
+    location = StringField()
+    region = StringField()

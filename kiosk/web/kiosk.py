@@ -16,10 +16,11 @@ from ..domain.orders import OrderStatus, Source
 from ..domain.contributions import FLEXIBLE
 from ..domain.premiums import Category
 from ..services import checkout, receipts, visits
+from ..services import terminals as terminal_service
 from ..services.contributions import contribution_record
 from ..services.dues import all_lines, schemes_of, total_of
 from ..services.people import find_person
-from . import go, limits, render, uow
+from . import go, limits, render, terminals, uow
 from ..payments import payments
 from .forms import ActionForm, IdentifyForm, MemberForm, PayForm, PreferenceForm
 from .messages import CATEGORIES, CHECKOUT_ERRORS, FAMILY_ERRORS, ID_PROBLEMS, LOOK_UPS_LIMITED, PERSON_NOT_FOUND
@@ -36,7 +37,8 @@ def _max_idle() -> dt.timedelta:
     return dt.timedelta(seconds=cfg["IDLE_SECONDS"] + cfg["IDLE_WARNING_SECONDS"] + cfg["IDLE_GRACE_SECONDS"])
 
 
-def _settings() -> checkout.CheckoutSettings:
+def checkout_settings() -> checkout.CheckoutSettings:
+    """The checkout's settings for this request (the counter's QR payments use them too)."""
     return checkout.checkout_settings(current_app.config, _("Social insurance premium"), payments().offered)
 
 
@@ -44,11 +46,17 @@ def _settings() -> checkout.CheckoutSettings:
 def load_visit():
     if request.endpoint == "kiosk.payment_status":
         return  # the poll reads its visit together with the order, and loads it only when needed
+    g.terminal = terminals.current()
+    if g.terminal is None:
+        return go("terminals.enrol")  # only enrolled browsers use the kiosk's pages
     _load_visit()
 
 
 def _load_visit() -> None:
     g.visit = visits.load_visit(uow(), session.get("visit"), _max_idle())
+    terminal = g.get("terminal")  # the poll does not look its terminal up: its visit says where it is
+    if g.visit is not None and terminal is not None and g.visit.terminal_id != terminal.id:
+        g.visit = None  # a visit of another terminal (this browser was enrolled anew): not this one's
     if g.visit is None and "visit" in session:
         # destroyed on the server (idle or finished): forget everything about that citizen
         _forget_citizen()
@@ -84,8 +92,7 @@ def attract():
 
 @bp.post("/start")
 def start():
-    session["visit"] = visits.start_visit(uow(), current_app.config["TERMINAL_CODE"], session.get("visit"),
-                                          current_app.config.get("TERMINAL_REGION"))
+    session["visit"] = visits.begin_visit(uow(), g.terminal.id, session.get("visit"))
     if "id_number" not in request.form:
         return go("kiosk.identify")
     # an ID card read on the attract screen: the number came in this POST's body (never in a URL)
@@ -178,7 +185,7 @@ def _dues_context(selected: list[int] | None = None, error=None):
     today = local_today(now)
     # bills another terminal's unscanned order has held past its grace are offered here (create_order);
     # grouped by person: the payer's first, then each family member's
-    groups, key = checkout.present_family_dues(uow(), g.visit.id, today, _settings(), now)
+    groups, key = checkout.present_family_dues(uow(), g.visit.id, today, checkout_settings(), now)
     lines = all_lines(groups)
     person = g.visit.person
     payable = [line for line in lines if line.payable]
@@ -189,7 +196,9 @@ def _dues_context(selected: list[int] | None = None, error=None):
                for group in groups if group.window is not None}
     return dict(person=person, groups=groups, family=len(groups) > 1, lines=lines, payable=payable, chosen=chosen,
                 total_fen=total_of(lines, chosen), form=form, error=error, today=today,
-                may_add_member=visits.may_add_member(g.visit), member_form=MemberForm(formdata=None), windows=windows)
+                may_add_member=visits.may_add_member(g.visit), member_form=MemberForm(formdata=None), windows=windows,
+                # told before paying: a receipt will not come out of this kiosk
+                printer_down=not terminal_service.printer_of(uow().session, g.terminal.id).prints)
 
 
 @bp.get("/dues")
@@ -208,7 +217,7 @@ def dues_total():
     if not form.validate_on_submit():  # a bill id that is not a number
         return go("kiosk.dues")
     now = utcnow()
-    lines = checkout.freeze_family_dues(uow(), g.visit.id, local_today(now), checkout.take_over_rule(_settings(), now))
+    lines = checkout.freeze_family_dues(uow(), g.visit.id, local_today(now), checkout.take_over_rule(checkout_settings(), now))
     return render("kiosk/_total.html", total_fen=total_of(lines, form.bills.data or []), out_of_band=True)
 
 
@@ -219,7 +228,7 @@ def pay():
     if not form.validate_on_submit():  # a bill id that is not a number
         return go("kiosk.dues")
     try:
-        checkout.create_order(uow(), g.visit.id, form.bills.data or [], form.key.data or "", payments().offered, _settings())
+        checkout.create_order(uow(), g.visit.id, form.bills.data or [], form.key.data or "", payments().offered, checkout_settings())
     except checkout.CheckoutError as error:
         selected = None if error.reason == "stale" else form.bills.data
         return render("kiosk/dues.html", status=422, **_dues_context(selected, CHECKOUT_ERRORS[error.reason]))
@@ -311,7 +320,7 @@ def member_remove():
 
 def _current_order():
     order_id = g.visit.order_id
-    return checkout.poll(uow(), order_id, payments().providers, _settings()) if order_id is not None else None
+    return checkout.poll(uow(), order_id, payments().providers, checkout_settings()) if order_id is not None else None
 
 
 # what the QR screen shows for each state of its order (templates never compare raw states)
@@ -401,7 +410,7 @@ def payment_retry():
     if order is None or order.status not in retryable:
         return go("kiosk.payment")
     try:
-        checkout.retry_order(uow(), g.visit.id, payments().offered, _settings())
+        checkout.retry_order(uow(), g.visit.id, payments().offered, checkout_settings())
     except checkout.CheckoutError:
         return go("kiosk.dues")
     return go("kiosk.payment")

@@ -97,3 +97,23 @@ REQUEST_STATES = {
     "done": _l("Refunded"),
     "failed": _l("Refund failed"),
 }
+
+ENROL_REFUSED = _l("This code does not work: it is wrong, used already or out of date. Ask an administrator for a new one.")
+TERMINAL_ERRORS = {
+    "code_taken": _l("A terminal has this code already."),
+    "no_region": _l("No region has this code: load its rule file first (flask rules load)."),
+    "empty": _l("Please give the terminal a code."),
+    "kind": _l("Choose what kind of terminal it is."),
+}
+TERMINAL_KINDS = {
+    "bureau_kiosk": _l("Kiosk, social security bureau"),
+    "bank_kiosk": _l("Kiosk, bank lobby"),
+    "counter": _l("Counter"),
+}
+PRINTER_STATUSES = {
+    "ok": _l("Printer ready"),
+    "paper_low": _l("Paper low"),
+    "paper_out": _l("Out of paper"),
+    "offline": _l("Printer offline"),
+    "unknown": _l("Printer not reported"),
+}

@@ -27,7 +27,7 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 STAFF_SESSION_KEYS = frozenset({"_user_id", "_fresh", "_id", "_remember", "_remember_seconds", "staff_lang", "counter_visit"})
 
 # the blueprints of the staff's desktop pages: they speak the staff's language (``staff_lang``)
-STAFF_BLUEPRINTS = frozenset({"staff", "counter", "refunds"})
+STAFF_BLUEPRINTS = frozenset({"staff", "counter", "refunds", "admin", "terminals"})
 
 ROLE_NAMES = {"cashier": _l("Cashier"), "supervisor": _l("Supervisor"), "admin": _l("Administrator")}
 
@@ -57,8 +57,11 @@ def load_staff(user_id: str):
 
 
 def init_app(app) -> None:
+    from . import admin, counter, refunds, terminals
+
     login_manager.init_app(app)
-    app.register_blueprint(bp)
+    for blueprint in (bp, counter.bp, refunds.bp, admin.bp, terminals.bp):
+        app.register_blueprint(blueprint)
     app.jinja_env.globals["role_name"] = lambda role: ROLE_NAMES.get(role, role)
 
 
@@ -90,6 +93,14 @@ def _locked_message(locked_until) -> str:
              "or ask an administrator.", time=format_datetime(to_local(locked_until), "yyyy-MM-dd HH:mm"))
 
 
+def _where() -> str:
+    """The terminal a log-in happens at, for the audit log: the counter this browser is, if any."""
+    from .terminals import current
+
+    terminal = current(counter=True)
+    return terminal.code if terminal is not None else ""
+
+
 WRONG_LOGIN = _l("The username or password is not right. Please try again.")
 
 
@@ -103,7 +114,7 @@ def login():
         if not username or not password:
             error = _("Please enter your username and password.")
         else:
-            result = staff.authenticate(uow(), username, password, current_app.config["TERMINAL_CODE"])
+            result = staff.authenticate(uow(), username, password, _where())
             if result.staff_id is not None:
                 login_user(load_staff(str(result.staff_id)))
                 return redirect(url_for("staff.home"), code=303)
@@ -117,7 +128,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    staff.record_logout(uow(), current_user.id, current_app.config["TERMINAL_CODE"])
+    staff.record_logout(uow(), current_user.id, _where())
     logout_user()
     forget_staff()
     return redirect(url_for("staff.login", out=1), code=303)
@@ -141,7 +152,7 @@ def _safe_back(target: str | None) -> str | None:
     """The staff page the language was switched on, if it is one of ours (never another site)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
-    return target if target.startswith(("/staff/", "/counter/")) else None
+    return target if target.startswith(("/staff/", "/counter/", "/admin/", "/enrol")) else None
 
 
 def _staff_lang() -> str:

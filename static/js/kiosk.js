@@ -1,4 +1,4 @@
-// The kiosk's only script: keypad, keyboard and card reader, idle timer, receipt printing, double-tap guard, offline banner.
+// The kiosk's only script: keypad, keyboard and card reader, idle timer, receipt printing, double-tap guard, offline banner, heartbeat.
 // Everything it does the server also enforces; it only makes the screen pleasant to use.
 (function () {
   "use strict";
@@ -8,6 +8,10 @@
   function post(url) {
     return fetch(url, { method: "POST", headers: { "X-CSRFToken": csrf }, credentials: "same-origin" });
   }
+
+  // A kiosk's heartbeat: the terminals dashboard shows when it was last heard from. A browser
+  // printing its receipts cannot tell its printer's state, so it reports none.
+  if (body.dataset.heartbeatUrl) setInterval(function () { post(body.dataset.heartbeatUrl).catch(function () {}); }, 60000);
 
   // The ID field. Taps on the keypad append to it; so do a keyboard's keys, wherever the focus
   // is on the identify screen (a card reader or scanner types into whatever has it). A reader

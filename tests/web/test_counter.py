@@ -169,3 +169,42 @@ def test_a_float_is_typed_in_yuan(demo, cashier):
     assert amount_text(cashier.get("/counter/").text, "drawer-balance") == "¥200.00"
     refused = post(cashier, "/counter/float", {"amount": "-5"})
     assert refused.status_code == 422 and 'id="float-error"' in refused.text
+
+
+def test_a_qr_payment_at_the_counter_shows_on_the_customer_display_until_paid(demo, app, cashier):
+    from kiosk.models import PaymentOrder
+    from tests.checkout_helpers import notify
+
+    assert 'id="display-welcome"' in cashier.get("/counter/display").text
+    identify(cashier, ZHANG_SAN)
+    assert pay(cashier, method="qr").headers["Location"].endswith("/counter/qr")
+    waiting = cashier.get("/counter/qr")
+    assert waiting.status_code == 200 and 'id="qr-waiting"' in waiting.text
+    shown = cashier.get("/counter/display")
+    assert amount_text(shown.text, "display-amount") == "¥400.00" and "<svg" in shown.text
+    assert ZHANG_SAN not in shown.text
+    # the display's poll is a fragment that owns its target
+    fragment = cashier.get("/counter/display", headers={"HX-Request": "true"})
+    assert fragment.text.lstrip().startswith(("{%", "<section")) and "<html" not in fragment.text
+    with app.app_context():
+        order = db.session.scalar(select(PaymentOrder).order_by(PaymentOrder.id.desc()))
+        order_id = order.id
+        assert order.staff_id is not None and order.terminal.code == "COUNTER-01"
+        assert notify(app, order).text == "success"
+    # the cashier's page follows it to the receipt; the display says paid
+    polled = cashier.get("/counter/qr", headers={"HX-Request": "true"})
+    assert polled.headers.get("HX-Redirect", "").endswith(f"/counter/payments/{order_id}")
+    receipt_page = cashier.get(f"/counter/payments/{order_id}")
+    assert 'id="paid-by-qr"' in receipt_page.text
+    assert 'id="display-paid"' in cashier.get("/counter/display").text
+    post(cashier, "/counter/next")
+    assert 'id="display-welcome"' in cashier.get("/counter/display").text
+
+
+def test_a_qr_at_the_counter_can_be_cancelled_and_nothing_is_charged(demo, app, cashier):
+    identify(cashier, ZHANG_SAN)
+    pay(cashier, method="qr")
+    assert post(cashier, "/counter/qr/cancel").status_code == 303
+    page = cashier.get("/counter/")
+    assert amount_text(page.text, "due-total") == "¥400.00"  # due again, the QR closed
+    assert 'id="display-welcome"' in cashier.get("/counter/display").text

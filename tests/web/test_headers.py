@@ -6,6 +6,7 @@ import os
 import pytest
 
 from kiosk import create_app
+from kiosk.cli import upgrade_to_head
 from kiosk.extensions import db
 from tests.checkout_helpers import notify
 from tests.helpers import ZHAO_MIN, Journey
@@ -96,6 +97,8 @@ def production_app(tmp_path, monkeypatch):
     for name, value in training_env(tmp_path).items():
         monkeypatch.setenv(name, value)
     app = create_app()
+    with app.app_context():
+        upgrade_to_head()  # as a deployment runs flask init-db
     yield app
     with app.app_context():
         db.engine.dispose()

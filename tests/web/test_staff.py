@@ -158,7 +158,7 @@ def test_five_wrong_passwords_lock_the_account_until_a_time_it_says(app, runner,
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "lockout"))
         assert entry.before == {"failed_logins": 4, "locked_until": None}
         assert entry.after == {"failed_logins": 0, "locked_until": "2026-11-22T06:15:00"}
-        assert entry.terminal_code == app.config["TERMINAL_CODE"] and entry.at == now
+        assert entry.terminal_code == app.config["COUNTER_CODE"] and entry.at == now
     # once the time has passed, the right password lets them in
     now = now + LOCK_OUT + dt.timedelta(seconds=1)
     assert log_in(client).status_code == 303

@@ -41,6 +41,7 @@ def app_config(monkeypatch):
     monkeypatch.setenv("KIOSK_TRAINING_MODE", "on")
     monkeypatch.setenv("KIOSK_SANDBOX_NOTIFY", "off")
     monkeypatch.setenv("KIOSK_TERMINAL_REGION", "110105")
+    monkeypatch.setenv("KIOSK_TERMINAL_CODE", "TRAIN-01")  # a training kiosk: one kiosk served by setting
     return {"ENV_NAME": "production"}
 
 
@@ -91,8 +92,9 @@ def test_training_mode_is_on_every_screen_and_on_the_printed_receipt(demo):
     assert "no-print" not in mark.group(1)  # it goes on the paper
 
 
-def test_no_banner_outside_training_mode(tmp_path, monkeypatch):
+def test_no_banner_outside_training_mode(tmp_path, monkeypatch, sqlite_template):
     monkeypatch.delenv("KIOSK_TRAINING_MODE", raising=False)
+    shutil.copyfile(sqlite_template, tmp_path / "plain.sqlite")  # a migrated database, as every deployment has
     app = create_app(make_config(f"sqlite:///{tmp_path / 'plain.sqlite'}"))
     try:
         page = app.test_client().get("/")
