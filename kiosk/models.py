@@ -567,3 +567,33 @@ class RefundRequest(db.Model):
         Index("uq_refund_request_open", "order_id", unique=True,
               sqlite_where=text("state IN ('approved', 'requested')"), postgresql_where=text(OPEN_REQUEST_PG)),
     )
+
+
+class DayClose(db.Model):
+    """A business day closed by a supervisor: the payments and refunds recorded after the previous
+    close (``period_start``) up to ``closed_at`` belong to it, and nothing recorded later does.
+    A correction after the close (a refund, a late notification) falls into the next day."""
+
+    __tablename__ = "day_close"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, unique=True)
+    period_start: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[dt.datetime] = mapped_column(DateTime, unique=True)
+    closed_by: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    counts: Mapped[list[DrawerCount]] = relationship(order_by="DrawerCount.terminal_id")
+
+
+class DrawerCount(db.Model):
+    """A counter's cash counted at a day's close, beside what its drawer should have held."""
+
+    __tablename__ = "drawer_count"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day_close_id: Mapped[int] = mapped_column(ForeignKey("day_close.id"), index=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"))
+    expected_fen: Mapped[int] = mapped_column(Integer)
+    counted_fen: Mapped[int] = mapped_column(Integer)
+    terminal: Mapped[Terminal] = relationship()
+    __table_args__ = (
+        UniqueConstraint("day_close_id", "terminal_id", name="uq_drawer_count_terminal"),
+        CheckConstraint("counted_fen >= 0", name="ck_drawer_count_counted"),
+    )

@@ -18,3 +18,8 @@ def to_local(moment: dt.datetime) -> dt.datetime:
 
 def local_today(now: dt.datetime) -> dt.date:
     return to_local(now).date()
+
+
+def day_start_utc(day: dt.date) -> dt.datetime:
+    """The first moment of a local date, as the naive UTC the columns hold."""
+    return dt.datetime.combine(day, dt.time(), LOCAL_ZONE).astimezone(dt.timezone.utc).replace(tzinfo=None)

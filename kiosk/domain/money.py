@@ -42,3 +42,9 @@ def yuan_of_fen(fen: int) -> str:
     if not isinstance(fen, int) or isinstance(fen, bool) or fen < 0:
         raise ValueError("an amount in fen is a non-negative integer")
     return f"{fen // 100}.{fen % 100:02d}"
+
+
+def plain_yuan(fen: int) -> str:
+    """-12345 -> "-123.45": signed, no thousands separator (CSV exports)."""
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(int(fen)) // 100}.{abs(int(fen)) % 100:02d}"

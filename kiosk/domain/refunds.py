@@ -35,7 +35,7 @@ class RefundRuleBroken(ValueError):
     """A request or a decision the rules do not allow; ``code`` picks the message:
     own (approving one's own request), role (not a supervisor), reason (none given),
     amount (not more than 0), too_much (above what is refundable), void_day (a void on a later
-    day), void_partial (a void of part of a payment, or after a refund), not_paid, open
+    day), void_closed (a void of a payment in a closed day), void_partial (a void of part of a payment, or after a refund), not_paid, open
     (another request for the payment is open), decided (someone decided already)."""
 
     def __init__(self, code: str):
@@ -52,9 +52,10 @@ def check_approver(requested_by: int, approver_id: int, approver_role: str) -> N
 
 
 def check_request(kind: RequestKind, amount_fen: int, refundable_fen: int, paid_fen: int, reason: str,
-                  paid_on: dt.date, today: dt.date) -> None:
+                  paid_on: dt.date, today: dt.date, day_closed: bool = False) -> None:
     """What a request must be: a reason; an amount above 0 and within what is refundable; a void
-    only on the day of the payment, for all of it, before any refund."""
+    only on the day of the payment, for all of it, before any refund, and before that day is
+    closed (``day_closed``: a closed day never changes; a refund goes into the next day)."""
     if not reason.strip():
         raise RefundRuleBroken("reason")
     if refundable_fen <= 0:
@@ -62,6 +63,8 @@ def check_request(kind: RequestKind, amount_fen: int, refundable_fen: int, paid_
     if kind is RequestKind.VOID:
         if paid_on != today:
             raise RefundRuleBroken("void_day")
+        if day_closed:
+            raise RefundRuleBroken("void_closed")
         if amount_fen != paid_fen or refundable_fen != paid_fen:
             raise RefundRuleBroken("void_partial")
     if amount_fen <= 0:

@@ -122,3 +122,35 @@ def active_staff(session: Session, staff_id: int) -> StaffUser | None:
     """The account for a logged-in session, or None once it is deactivated or gone."""
     user = session.get(StaffUser, staff_id)
     return user if user is not None and user.active else None
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """What an administrator searches the audit log for; each part optional."""
+
+    username: str = ""
+    action: str = ""  # an action or the start of one: "refund." finds every refund step
+    terminal: str = ""
+    since: dt.date | None = None  # local dates, both ends included
+    until: dt.date | None = None
+
+
+def search_audit(session: Session, query: AuditQuery, limit: int | None = 500) -> list[tuple[AuditEntry, str | None]]:
+    """Entries matching ``query``, newest first, with the username of who did each."""
+    from ..domain.clock import day_start_utc
+
+    statement = (select(AuditEntry, StaffUser.username).outerjoin(StaffUser, StaffUser.id == AuditEntry.staff_id)
+                 .order_by(AuditEntry.id.desc()))
+    if query.username:
+        statement = statement.where(func.lower(StaffUser.username) == query.username.strip().lower())
+    if query.action:
+        statement = statement.where(AuditEntry.action.startswith(query.action.strip(), autoescape=True))
+    if query.terminal:
+        statement = statement.where(func.upper(AuditEntry.terminal_code) == query.terminal.strip().upper())
+    if query.since:
+        statement = statement.where(AuditEntry.at >= day_start_utc(query.since))
+    if query.until:
+        statement = statement.where(AuditEntry.at < day_start_utc(query.until + dt.timedelta(days=1)))
+    if limit is not None:
+        statement = statement.limit(limit)
+    return [tuple(row) for row in session.execute(statement).all()]

@@ -27,6 +27,7 @@ from ..models import DrawerEntry, PaymentAttempt, PaymentOrder, Receipt, Refund,
 from ..payments.base import PaymentProvider, RefundState, RefundStatus
 from . import refunds
 from .counter import drawer_balance
+from .reports import closed_until
 from .settlement import lock_order
 from .staff import audit
 from .uow import UnitOfWork
@@ -69,7 +70,9 @@ def ask(uow: UnitOfWork, order_id: int, kind: RequestKind, amount_fen: int | Non
             raise RefundRuleBroken("not_paid")
         refundable = refundable_fen(session, order_id)
         amount = refundable if amount_fen is None else amount_fen
-        check_request(kind, amount, refundable, attempt.amount_fen, reason, to_local(attempt.paid_at).date(), local_today(now))
+        closed = closed_until(session)
+        check_request(kind, amount, refundable, attempt.amount_fen, reason, to_local(attempt.paid_at).date(), local_today(now),
+                      day_closed=closed is not None and attempt.paid_at <= closed)
         request = RefundRequest(order_id=order_id, kind=kind.value, amount_fen=amount, reason=reason,
                                 state=RequestState.REQUESTED.value, requested_by=staff_id, requested_at=now, terminal_id=terminal_id)
         session.add(request)

@@ -1,16 +1,23 @@
-"""The back office's terminal pages: the dashboard of every kiosk and counter (last contact,
-printer), registering a terminal, and the one-time code that enrols a browser as one."""
+"""The back office: the dashboard of every kiosk and counter (last contact, printer),
+registering a terminal and the one-time code that enrols a browser as one, and the audit log's
+search and export."""
 from __future__ import annotations
 
-from flask import Blueprint
+import csv
+import datetime as dt
+import io
+import json
+
+from flask import Blueprint, make_response, request
 from flask_login import current_user
 
+from ..domain.clock import to_local
 from ..domain.terminals import TerminalKind
-from ..services import terminals
+from ..services import staff, terminals
 from ..services.terminals import TerminalError
 from . import go, render, uow
 from .forms import ActionForm, TerminalForm
-from .messages import PRINTER_STATUSES, TERMINAL_ERRORS, TERMINAL_KINDS
+from .messages import AUDIT_BAD_DATE, PRINTER_STATUSES, TERMINAL_ERRORS, TERMINAL_KINDS
 from .staff import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -52,3 +59,49 @@ def enrolment_code(terminal_id: int):
         return _dashboard(404)
     code = terminals.issue_code(uow(), terminal_id, current_user.id)
     return _dashboard(code=(terminal_id, code))
+
+
+def _audit_query() -> staff.AuditQuery | None:
+    """The search as typed in the query string; None when a date is not a date."""
+    args = request.args
+    try:
+        since = dt.date.fromisoformat(args["since"]) if args.get("since") else None
+        until = dt.date.fromisoformat(args["until"]) if args.get("until") else None
+    except ValueError:
+        return None
+    return staff.AuditQuery(args.get("username", "")[:60], args.get("action", "")[:40], args.get("terminal", "")[:40], since, until)
+
+
+@bp.get("/audit")
+@role_required("admin")
+def audit_log():
+    """The audit log, searched by who, what, where and when (newest first, at most 500 shown)."""
+    query = _audit_query()
+    if query is None:
+        return render("staff/audit.html", status=422, entries=[], query=staff.AuditQuery(), error=AUDIT_BAD_DATE,
+                      args=request.args)
+    return render("staff/audit.html", entries=staff.search_audit(uow().session, query), query=query, error=None,
+                  args=request.args)
+
+
+@bp.get("/audit.csv")
+@role_required("admin")
+def audit_export():
+    """Every entry the search finds, as CSV (the export is itself an action in the log)."""
+    query = _audit_query() or staff.AuditQuery()
+    entries = staff.search_audit(uow().session, query, limit=None)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "at (Beijing time)", "username", "action", "terminal", "before", "after", "detail"])
+    for entry, username in entries:
+        writer.writerow([entry.id, to_local(entry.at).strftime("%Y-%m-%d %H:%M:%S"), username or "", entry.action,
+                         entry.terminal_code, json.dumps(entry.before, ensure_ascii=False) if entry.before is not None else "",
+                         json.dumps(entry.after, ensure_ascii=False) if entry.after is not None else "", entry.detail])
+    with uow() as work:
+        staff.audit(work.session, "audit.export", current_user.id, after={"entries": len(entries), **{
+            key: value for key, value in request.args.items() if key in ("username", "action", "terminal", "since", "until")}})
+        work.commit()
+    response = make_response("\ufeff" + out.getvalue())
+    response.mimetype = "text/csv"
+    response.headers["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+    return response

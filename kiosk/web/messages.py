@@ -80,6 +80,7 @@ REFUND_RULES = {
     "amount": _l("Enter an amount of more than 0."),
     "too_much": _l("That is more than can still be refunded of this payment."),
     "void_day": _l("A payment can be voided only on the day it was taken. Ask for a refund instead."),
+    "void_closed": _l("The day of this payment is closed, and a closed day does not change. Ask for a refund instead: it goes into today."),
     "void_partial": _l("A void gives back the whole payment, before any refund. Ask for a refund of part of it instead."),
     "not_paid": _l("This payment has nothing left to refund."),
     "open": _l("A refund of this payment is already waiting for approval."),
@@ -117,3 +118,10 @@ PRINTER_STATUSES = {
     "offline": _l("Printer offline"),
     "unknown": _l("Printer not reported"),
 }
+
+DAY_ERRORS = {
+    "closed": _l("This day is closed already: a closed day does not change. Corrections go into the next day."),
+    "count": _l("Enter the cash counted in every counter's drawer (0 for an empty drawer)."),
+}
+
+AUDIT_BAD_DATE = _l("Dates are written as 2026-12-01.")
