@@ -1,5 +1,5 @@
 """Demo data: one region with its rules and fifteen insured people, one for each case of
-the journey, and a family of three. The README lists the ID numbers. Dates are relative to today so that
+the journey, and a family of three; an employer in arrears. The README lists the ID numbers. Dates are relative to today so that
 arrears and open payment windows exist whenever the demo is created."""
 from __future__ import annotations
 
@@ -74,6 +74,25 @@ def seed_staff(uow: UnitOfWork) -> list[str]:
     return made
 
 
+# an employer with six months of employee medical insurance unpaid (seed 002): its arrears
+# notice, an instalment agreement and its collection at the counter
+DEMO_EMPLOYER = ("91110105MA01ABCD00", "北京演示商贸有限公司", "employee_medical", 6, 105_000)  # ¥1,050.00 a month
+
+
+def _add_employer(session, region_id: int, today: dt.date) -> None:
+    from .models import Employer, EmployerArrear
+
+    code, name, scheme, months, principal = DEMO_EMPLOYER
+    if session.scalar(select(Employer.id).where(Employer.code == code)) is not None:
+        return
+    arrears = []
+    for back in range(months, 0, -1):
+        period = _months_before(today, back)
+        due = _months_before(today, back - 1).replace(day=15)  # the 15th of the month after
+        arrears.append(EmployerArrear(scheme=scheme, period=period, principal_fen=principal, due_date=due))
+    session.add(Employer(code=code, name=name, region_id=region_id, arrears=arrears))
+
+
 def _months_before(day: dt.date, months: int) -> dt.date:
     index = day.year * 12 + day.month - 1 - months
     return dt.date(index // 12, index % 12 + 1, 1)
@@ -111,6 +130,7 @@ def seed(uow: UnitOfWork, digest_key: str, terminal_code: str | None) -> bool:
                 paid_orders.append(_counter_order(session, person, terminal_id(session, terminal_code, region.code), today))
         session.flush()
         session.add_all(ContributionHistory(person_id=person.id, scheme=scheme, months=months) for person, scheme, months in histories)
+        _add_employer(session, region.id, today)
         uow.commit()
     for attempt_id, total in paid_orders:
         record_payment(uow, attempt_id, trade_no=f"DEMO-CASH-{attempt_id}", amount_fen=total, source=Source.STAFF)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .domain.clock import utcnow
 from .domain.counter import COUNTER_METHODS, DrawerKind
 from .domain.orders import order_state
+from .domain.employer import AgreementKind, AgreementState
 from .domain.refunds import RequestKind, RequestState
 from .domain.terminals import PRINTER_STATUSES, TERMINAL_KINDS, PrinterStatus, TerminalKind
 from .extensions import db
@@ -596,4 +597,87 @@ class DrawerCount(db.Model):
     __table_args__ = (
         UniqueConstraint("day_close_id", "terminal_id", name="uq_drawer_count_terminal"),
         CheckConstraint("counted_fen >= 0", name="ck_drawer_count_counted"),
+    )
+
+
+class Employer(db.Model):
+    """An insured unit: its unified social credit code (统一社会信用代码) and name."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
+    region: Mapped[Region] = relationship()
+    arrears: Mapped[list[EmployerArrear]] = relationship(order_by="EmployerArrear.period")
+
+
+class EmployerArrear(db.Model):
+    """A period an employer did not pay. ``agreed_on``: the day an instalment agreement that took
+    it over was signed (approved); its late fee stops there, being part of the agreement's debt."""
+
+    __tablename__ = "employer_arrear"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employer_id: Mapped[int] = mapped_column(ForeignKey("employer.id"), index=True)
+    scheme: Mapped[str] = mapped_column(String(40))
+    period: Mapped[dt.date] = mapped_column(Date)
+    principal_fen: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    agreed_on: Mapped[dt.date | None] = mapped_column(Date)
+    __table_args__ = (
+        UniqueConstraint("employer_id", "scheme", "period", name="uq_employer_arrear_period"),
+        CheckConstraint("principal_fen > 0", name="ck_employer_arrear_principal"),
+    )
+
+
+class InstalmentAgreement(db.Model):
+    """An agreement to pay an employer's arrears in instalments, signed with the employer or its
+    successor (seed 002); a split's parties each sign one, for a share, in one ``batch``. Proposed
+    by one member of staff, approved by a supervisor who is not the same person."""
+
+    __tablename__ = "instalment_agreement"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employer_id: Mapped[int] = mapped_column(ForeignKey("employer.id"), index=True)
+    batch: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    counterparty: Mapped[str] = mapped_column(String(200))
+    principal_fen: Mapped[int] = mapped_column(Integer)  # of the arrears, this agreement's share
+    late_fee_fen: Mapped[int] = mapped_column(Integer)  # accrued until the signing, this agreement's share
+    debt_fen: Mapped[int] = mapped_column(Integer)  # what the instalments add up to
+    signed_on: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(20), default=AgreementState.PROPOSED.value)
+    proposed_by: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    proposed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    employer: Mapped[Employer] = relationship()
+    instalments: Mapped[list[Instalment]] = relationship(order_by="Instalment.number", back_populates="agreement")
+    proposer: Mapped[StaffUser] = relationship(foreign_keys=[proposed_by])
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_one_of(kind.value for kind in AgreementKind)})", name="ck_instalment_agreement_kind"),
+        CheckConstraint(f"state IN ({_one_of(state.value for state in AgreementState)})", name="ck_instalment_agreement_state"),
+        CheckConstraint("debt_fen = principal_fen + late_fee_fen AND debt_fen > 0", name="ck_instalment_agreement_debt"),
+        CheckConstraint("decided_by IS NULL OR decided_by != proposed_by", name="ck_instalment_agreement_four_eyes"),
+    )
+
+
+class Instalment(db.Model):
+    """One instalment of an agreement; paid once (``paid_at`` set by compare-and-set), at a
+    counter, with the late fee if it was paid after its due date."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("instalment_agreement.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    late_fee_paid_fen: Mapped[int | None] = mapped_column(Integer)
+    method: Mapped[str | None] = mapped_column(String(20))
+    reference: Mapped[str | None] = mapped_column(String(32))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminal.id"))
+    agreement: Mapped[InstalmentAgreement] = relationship(back_populates="instalments")
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "number", name="uq_instalment_number"),
+        CheckConstraint("amount_fen > 0", name="ck_instalment_amount"),
+        CheckConstraint("(paid_at IS NULL) = (method IS NULL)", name="ck_instalment_paid_how"),
     )

@@ -22,10 +22,14 @@ from ..domain.clock import to_local, utcnow
 from ..domain.money import plain_yuan
 from ..domain.orders import OrderStatus
 from ..domain.terminals import TerminalKind
-from ..models import DayClose, DrawerCount, DrawerEntry, PaymentAttempt, PaymentOrder, Refund, StaffUser, Terminal
+from ..models import DayClose, DrawerCount, DrawerEntry, Instalment, PaymentAttempt, PaymentOrder, Refund, StaffUser, Terminal
 from ..payments.base import RefundState
 from .staff import audit
 from .uow import UnitOfWork
+
+
+# the channel of an employer's instalment: this and how it was paid (instalment_cash, instalment_pos_card)
+INSTALMENT_CHANNEL = "instalment_"
 
 
 class DayClosed(ValueError):
@@ -127,6 +131,17 @@ def day_report(session: Session, day: dt.date, now: dt.datetime | None = None) -
     hours = Counter()
     for terminal, channel, who, amount, paid_at in paid:
         entry = line(terminal, channel, who)
+        entry.payments += 1
+        entry.taken_fen += amount
+        hours[to_local(paid_at).hour] += 1
+    # employers' instalments taken at counters, on lines of their own
+    instalments = session.execute(
+        select(Terminal.code, Instalment.method, cashier.display_name, Instalment.amount_fen + Instalment.late_fee_paid_fen,
+               Instalment.paid_at)
+        .join(Terminal, Terminal.id == Instalment.terminal_id).outerjoin(cashier, cashier.id == Instalment.staff_id)
+        .where(Instalment.paid_at.is_not(None), _in(Instalment.paid_at, report.start, report.end))).all()
+    for terminal, method, who, amount, paid_at in instalments:
+        entry = line(terminal, INSTALMENT_CHANNEL + method, who)
         entry.payments += 1
         entry.taken_fen += amount
         hours[to_local(paid_at).hour] += 1

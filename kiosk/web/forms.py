@@ -88,3 +88,18 @@ class TerminalForm(FlaskForm):
     kind = StringField()
     location = StringField()
     region = StringField()
+
+
+class AgreementForm(FlaskForm):
+    """An instalment agreement proposed: who signs (one per line; for a split, "name, share"),
+    how many monthly instalments, and the first one's due date."""
+    kind = StringField()
+    parties = StringField()
+    count = StringField()
+    first_due = StringField()
+
+
+class InstalmentPayForm(FlaskForm):
+    method = StringField()
+    tendered = StringField()
+    reference = StringField()

@@ -49,6 +49,8 @@ PROVIDERS = {
     "cash": _l("Cash"),
     "pos_card": _l("Bank card (POS)"),
     "ss_card": _l("Social security card"),
+    "instalment_cash": _l("Employer instalment, cash"),
+    "instalment_pos_card": _l("Employer instalment, bank card"),
 }
 
 CATEGORIES = {
@@ -125,3 +127,29 @@ DAY_ERRORS = {
 }
 
 AUDIT_BAD_DATE = _l("Dates are written as 2026-12-01.")
+
+AGREEMENT_KINDS = {
+    "employer": _l("The employer itself"),
+    "merger": _l("Merger: the merging party"),
+    "split": _l("Split: each separated party, for its share"),
+    "bankruptcy": _l("Bankruptcy: the liquidation group"),
+    "auction": _l("Sold at auction or leased: the competent authority"),
+}
+AGREEMENT_STATES = {
+    "proposed": _l("Waiting for approval"),
+    "rejected": _l("Rejected"),
+    "active": _l("In force"),
+    "completed": _l("Paid in full"),
+}
+AGREEMENT_PROBLEMS = {
+    "form": _l("Choose who signs, the number of instalments and the first due date (such as 2027-01-15)."),
+    "count": _l("An agreement has 1 to 36 instalments, each at least a fen."),
+    "shares": _l("In a split, write each party on a line as: name, share in yuan. The shares must add up to the whole debt."),
+    "counterparty": _l("Write the name of who signs the agreement."),
+    "nothing_owed": _l("This employer has no arrears outside an agreement."),
+    "first_due": _l("The first instalment cannot be due before today."),
+    "own": _l("You proposed this agreement yourself: another supervisor must approve it."),
+    "role": _l("Only a supervisor may approve or reject an agreement."),
+    "state": _l("This agreement is not waiting for that: it was decided already, or another proposal waits."),
+    "paid": _l("This instalment is paid already."),
+}

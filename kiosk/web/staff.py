@@ -27,7 +27,7 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 STAFF_SESSION_KEYS = frozenset({"_user_id", "_fresh", "_id", "_remember", "_remember_seconds", "staff_lang", "counter_visit"})
 
 # the blueprints of the staff's desktop pages: they speak the staff's language (``staff_lang``)
-STAFF_BLUEPRINTS = frozenset({"staff", "counter", "refunds", "admin", "terminals", "reports"})
+STAFF_BLUEPRINTS = frozenset({"staff", "counter", "refunds", "admin", "terminals", "reports", "employers"})
 
 ROLE_NAMES = {"cashier": _l("Cashier"), "supervisor": _l("Supervisor"), "admin": _l("Administrator")}
 
@@ -57,10 +57,10 @@ def load_staff(user_id: str):
 
 
 def init_app(app) -> None:
-    from . import admin, counter, refunds, reports, terminals
+    from . import admin, counter, employers, refunds, reports, terminals
 
     login_manager.init_app(app)
-    for blueprint in (bp, counter.bp, refunds.bp, admin.bp, terminals.bp, reports.bp):
+    for blueprint in (bp, counter.bp, refunds.bp, admin.bp, terminals.bp, reports.bp, employers.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["role_name"] = lambda role: ROLE_NAMES.get(role, role)
 

@@ -5,15 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import select
 
+from kiosk.demo import DEMO_EMPLOYER
 from kiosk.domain.clock import local_today, to_local, utcnow
 from kiosk.domain.counter import CounterMethod
+from kiosk.domain.employer import AgreementKind
 from kiosk.domain.refunds import RefundRuleBroken, RequestKind
 from kiosk.extensions import db
-from kiosk.services import counter, reports
+from kiosk.models import Employer
+from kiosk.services import counter, employers, reports
+from kiosk.services.employers import Party
 from tests.helpers import CHEN_JIANGUO, ZHANG_SAN, ZHAO_MIN
 from tests.services.conftest import Terminal, buyer_pays, poll, run_together, uow
 from tests.services.test_counter import Desk
+from tests.services.test_employers import FIRST_DUE
 from tests.services.test_staff_refunds import ask, decide, make
 
 TODAY = local_today(utcnow())
@@ -103,3 +109,17 @@ def test_two_supervisors_closing_at_once_close_once(demo, boss):
     other = make(demo, "boss2", "supervisor")
     results, errors = run_together(2, lambda i: close(demo, {}, boss if i else other))
     assert len(errors) == 1 and isinstance(errors[0], reports.DayClosed) and errors[0].code == "closed"
+
+
+def test_employer_instalments_have_lines_of_their_own(demo, boss):
+    desk = Desk(demo)
+    with demo.app_context():
+        firm = db.session.scalar(select(Employer.id).where(Employer.code == DEMO_EMPLOYER[0]))
+        [agreement_id] = employers.propose(uow(), firm, AgreementKind.EMPLOYER, [Party("x")], 2, FIRST_DUE, desk.cashier)
+        employers.decide(uow(), agreement_id, boss, True)
+        first = employers.standing(db.session, firm, TODAY).agreements[0].agreement.instalments[0]
+        amount, first_id = first.amount_fen, first.id
+        employers.pay_instalment(uow(), first_id, CounterMethod.CASH, desk.cashier, desk.terminal_id(), tendered_fen=amount)
+    lines = {(line.terminal, line.channel): line for line in report(demo).lines}
+    entry = lines[("COUNTER-01", "instalment_cash")]
+    assert (entry.payments, entry.taken_fen, entry.cashier) == (1, amount, "Li Na")
