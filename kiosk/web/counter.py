@@ -8,22 +8,20 @@ the kiosk's own, so the same rules price the same bills. Views parse, call ``ser
 and pick a template; every look-up and payment is in the audit log."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, session
+from flask import Blueprint, abort, g, session
 from flask_login import current_user
 
 from ..domain.clock import local_today, utcnow
 from ..domain.counter import CounterMethod, CounterProblem, typed_fen
-from ..domain.idnumber import InvalidIdNumber, parse_resident_id
 from ..domain.orders import OrderStatus, Source
 from ..payments import payments
 from ..services import checkout, counter, receipts, visits
 from ..services.dues import all_lines, total_of
-from ..services.people import find_person
 from ..services.staff import audit
 from . import go, render, terminals, uow
-from .kiosk import checkout_settings
+from .kiosk import checkout_settings, look_up
 from .forms import ActionForm, CounterIdentifyForm, CounterPayForm, FloatForm, MemberForm
-from .messages import CHECKOUT_ERRORS, COUNTER_METHODS, COUNTER_PROBLEMS, FAMILY_ERRORS, ID_PROBLEMS, PERSON_NOT_FOUND
+from .messages import CHECKOUT_ERRORS, COUNTER_METHODS, COUNTER_PROBLEMS, FAMILY_ERRORS
 from .staff import role_required
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
@@ -93,24 +91,11 @@ def total():
     return render("counter/_total.html", total_fen=total_of(lines, form.bills.data or []))
 
 
-def _look_up(form: CounterIdentifyForm):
-    """The person whose ID number is in the form, or None with the reason on the field."""
-    try:
-        resident = parse_resident_id(form.id_number.data or "", local_today(utcnow()))
-    except InvalidIdNumber as error:
-        form.id_number.errors = [ID_PROBLEMS[error.problem]]
-        return None
-    person = find_person(resident.number, current_app.config["ID_DIGEST_KEY"])
-    if person is None:
-        form.id_number.errors = [PERSON_NOT_FOUND]
-    return person
-
-
 @bp.post("/identify")
 @role_required(*CASHIERS)
 def identify():
     form = CounterIdentifyForm()
-    person = _look_up(form)
+    person = look_up(form, count_miss=False)
     if person is None:
         return _page(422, identify=form)
     session["counter_visit"] = visits.begin_visit(uow(), terminal_id(), session.get("counter_visit"))
@@ -126,7 +111,7 @@ def add_member():
     if g.visit is None or g.visit.person_id is None:
         return go("counter.home")
     form = CounterIdentifyForm(prefix="member")
-    person = _look_up(form)
+    person = look_up(form, count_miss=False)
     if person is None:
         return _page(422, member=form)
     try:

@@ -119,9 +119,10 @@ def _identify_scanned():
     return _identify(IdentifyForm())
 
 
-def _look_up(form: IdentifyForm):
-    """The person whose ID number is in ``form``, or None with the reason on the field (a number
-    that breaks a rule, or nobody insured under it: the latter counts against the not-found budget)."""
+def look_up(form, count_miss: bool = True):
+    """The person whose ID number is in ``form.id_number``, or None with the reason on the field
+    (a number that breaks a rule, or nobody insured under it). At a kiosk a miss counts against
+    the not-found budget (``count_miss``); the counter's staff have no such budget."""
     try:
         resident = parse_resident_id(form.id_number.data or "", local_today(utcnow()))
     except InvalidIdNumber as error:
@@ -129,13 +130,14 @@ def _look_up(form: IdentifyForm):
         return None
     person = find_person(resident.number, current_app.config["ID_DIGEST_KEY"])
     if person is None:
-        limits.note_not_found()
+        if count_miss:
+            limits.note_not_found()
         form.id_number.errors = [PERSON_NOT_FOUND]
     return person
 
 
 def _identify(form: IdentifyForm):
-    person = _look_up(form)
+    person = look_up(form)
     if person is not None:
         visits.set_person(uow(), g.visit.id, person.id)
         return go("kiosk.person")
@@ -263,7 +265,7 @@ def member_identify_submit():
     if _unfinished_order():
         return go("kiosk.payment")
     form = IdentifyForm()
-    person = _look_up(form)
+    person = look_up(form)
     if person is not None:
         try:
             visits.propose_member(uow(), g.visit.id, person.id)
