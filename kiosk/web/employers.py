@@ -91,17 +91,12 @@ def propose(employer_id: int):
     except ValueError:
         return _page(employer_id, 422, form, AGREEMENT_PROBLEMS["form"])
     try:
-        employers.propose(uow(), employer_id, kind, _parties(form, kind), count, first_due, current_user.id, _where())
+        employers.propose(uow(), employer_id, kind, _parties(form, kind), count, first_due, current_user.id, terminals.counter_code())
     except CounterProblem:
         return _page(employer_id, 422, form, AGREEMENT_PROBLEMS["shares"])
     except AgreementProblem as problem:
         return _page(employer_id, 422, form, AGREEMENT_PROBLEMS[problem.code])
     return go("employers.employer", employer_id=employer_id)
-
-
-def _where() -> str:
-    terminal = terminals.current(counter=True)
-    return terminal.code if terminal is not None else ""
 
 
 def _decide(agreement_id: int, approve: bool):
@@ -112,7 +107,7 @@ def _decide(agreement_id: int, approve: bool):
         abort(404)
     employer_id = agreement.employer_id
     try:
-        employers.decide(uow(), agreement_id, current_user.id, approve, _where())
+        employers.decide(uow(), agreement_id, current_user.id, approve, terminals.counter_code())
     except AgreementProblem as problem:
         return _page(employer_id, 422, error=AGREEMENT_PROBLEMS[problem.code])
     return go("employers.employer", employer_id=employer_id)

@@ -90,6 +90,7 @@ REFUND_RULES = {
     "drawer": _l("The counter's drawer does not hold enough cash to give this back."),
     "not_found": _l("No payment has this receipt number."),
     "kind": _l("Choose a refund or a void."),
+    "at_counter": _l("Ask for a refund at a counter: the cash of a counter payment comes out of its drawer."),
 }
 
 REQUEST_KINDS = {"refund": _l("Refund"), "void": _l("Void")}

@@ -10,8 +10,8 @@ from ..domain.counter import CounterProblem, typed_fen
 from ..domain.refunds import RefundRuleBroken, RequestKind
 from ..payments import payments
 from ..services import refunds, staff_refunds
-from . import go, render, uow
-from .counter import CASHIERS, terminal_code, terminal_id
+from . import go, render, terminals, uow
+from .counter import CASHIERS
 from .forms import ActionForm, RefundAskForm
 from .messages import COUNTER_PROBLEMS, REFUND_RULES, REQUEST_KINDS, REQUEST_STATES
 from .staff import role_required
@@ -59,9 +59,12 @@ def ask_submit():
     except ValueError:
         form.kind.errors = [REFUND_RULES["kind"]]
         return _ask_page(form, 422)
+    counter = terminals.current(counter=True)
+    if counter is None:  # the cash of a counter payment comes out of the drawer of the counter that asks
+        return _ask_page(form, 422, REFUND_RULES["at_counter"])
     try:
         amount = typed_fen(form.amount.data) if (form.amount.data or "").strip() else None
-        staff_refunds.ask(uow(), order.id, kind, amount, form.reason.data or "", current_user.id, terminal_id())
+        staff_refunds.ask(uow(), order.id, kind, amount, form.reason.data or "", current_user.id, counter.id)
     except CounterProblem as problem:
         form.amount.errors = [COUNTER_PROBLEMS[problem.code]]
         return _ask_page(form, 422)
@@ -76,7 +79,7 @@ def ask_submit():
 
 def _decide(request_id: int, approve: bool):
     try:
-        staff_refunds.decide(uow(), request_id, current_user.id, approve, payments().providers, terminal_code())
+        staff_refunds.decide(uow(), request_id, current_user.id, approve, payments().providers, terminals.counter_code())
     except RefundRuleBroken as broken:
         return _list(422, REFUND_RULES[broken.code])
     except refunds.RefundRefused:

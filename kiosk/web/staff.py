@@ -95,10 +95,9 @@ def _locked_message(locked_until) -> str:
 
 def _where() -> str:
     """The terminal a log-in happens at, for the audit log: the counter this browser is, if any."""
-    from .terminals import current
+    from .terminals import counter_code
 
-    terminal = current(counter=True)
-    return terminal.code if terminal is not None else ""
+    return counter_code()
 
 
 WRONG_LOGIN = _l("The username or password is not right. Please try again.")

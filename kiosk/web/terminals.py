@@ -51,6 +51,12 @@ def current(counter: bool = False) -> TerminalRef | None:
     return g.get(key)
 
 
+def counter_code() -> str:
+    """The counter this browser is, for the audit log ("" in a back office that is no counter)."""
+    terminal = current(counter=True)
+    return terminal.code if terminal is not None else ""
+
+
 def served_by_setting(terminal: TerminalRef) -> bool:
     """Whether the terminal is the one this instance serves by setting (its region is the setting's too)."""
     return terminal.code in (current_app.config.get("TERMINAL_CODE"), current_app.config.get("COUNTER_CODE"))

@@ -151,3 +151,31 @@ def test_the_dashboard_lists_terminals_for_supervisors_and_only_admins_register(
     assert enrol(demo.test_client(), code).status_code == 200
     taken = client.post("/admin/terminals", data={"csrf_token": csrf_token_of(page.text), "code": "BANK-09", "kind": "bank_kiosk"})
     assert taken.status_code == 422 and 'id="terminal-error"' in taken.text
+
+
+@pytest.mark.parametrize("app_config", [ENROLLED_ONLY])
+def test_a_refund_is_asked_at_a_counter_and_approved_from_a_back_office_that_is_none(demo, runner, client):
+    make_staff(runner, "li.na", "cashier")
+    make_staff(runner, "wang", "supervisor")
+    desk, back_office = client, demo.test_client()
+    enrol(desk, new_terminal(demo, "WIN-C", TerminalKind.COUNTER))
+    log_in(desk, "li.na")
+    identify(desk, ZHANG_SAN)
+    receipt = re.search(r'id="receipt-number">([^<]+)<', desk.get(pay(desk, tendered="400").headers["Location"]).text).group(1)
+    log_in(back_office, "wang")
+    page = back_office.get(f"/staff/refunds/new?receipt={receipt}")
+    refused = back_office.post("/staff/refunds/new", data={"csrf_token": csrf_token_of(page.text), "receipt": receipt,
+                                                           "kind": "refund", "reason": "wrong year"})
+    assert refused.status_code == 422 and 'id="refund-error"' in refused.text
+    page = desk.get(f"/staff/refunds/new?receipt={receipt}")
+    asked = desk.post("/staff/refunds/new", data={"csrf_token": csrf_token_of(page.text), "receipt": receipt, "kind": "refund",
+                                                  "reason": "wrong year"})
+    assert asked.status_code == 303
+    listing = back_office.get("/staff/refunds/")
+    request_id = re.search(r'id="approve-(\d+)"', listing.text).group(1)
+    approved = back_office.post(f"/staff/refunds/{request_id}/approve", data={"csrf_token": csrf_token_of(listing.text)})
+    assert approved.status_code == 303
+    with demo.app_context():
+        from kiosk.models import RefundRequest
+
+        assert db.session.scalar(select(RefundRequest.state)) == "done"
