@@ -114,6 +114,7 @@ def seed(uow: UnitOfWork, digest_key: str, terminal_code: str | None) -> bool:
         store_rule_file(session, rule_file)
         region = session.scalar(select(Region).where(Region.code == rule_file.region.code))
         if session.scalar(select(Person.id).where(Person.region_id == region.id).limit(1)) is not None:
+            _add_employer(session, region.id, today)  # a demo database made before the employer came
             uow.commit()
             return False
         paid_orders, histories = [], []
