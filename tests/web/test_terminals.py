@@ -11,7 +11,8 @@ from sqlalchemy import select
 from kiosk.domain.terminals import TerminalKind
 from kiosk.extensions import db
 from kiosk.models import Receipt, Terminal, Visit
-from kiosk.services import staff, terminals
+from kiosk.domain.clock import local_today, utcnow
+from kiosk.services import reports, staff, terminals
 from kiosk.services.uow import UnitOfWork
 from tests.checkout_helpers import notify
 from tests.helpers import CHEN_JIANGUO, ZHANG_SAN, ZHAO_MIN, Journey
@@ -107,7 +108,7 @@ def test_the_kiosk_page_sends_its_heartbeat(demo, client):
 
 
 @pytest.mark.parametrize("app_config", [ENROLLED_ONLY])
-def test_two_kiosks_and_a_counter_on_one_app_each_have_their_own_receipts(demo, runner):
+def test_two_kiosks_and_a_counter_on_one_app_each_have_their_own_receipts_and_end_of_day_lines(demo, runner):
     kiosk_a, kiosk_b, desk = demo.test_client(), demo.test_client(), demo.test_client()
     enrol(kiosk_a, new_terminal(demo, "HALL-A"))
     enrol(kiosk_b, new_terminal(demo, "BANK-B", TerminalKind.BANK_KIOSK))
@@ -124,7 +125,11 @@ def test_two_kiosks_and_a_counter_on_one_app_each_have_their_own_receipts(demo, 
     assert pay(desk, tendered="400").status_code == 303
     with demo.app_context():
         codes = sorted(db.session.scalars(select(Receipt.terminal_code).where(Receipt.terminal_code != "DEMO-01")))
+        day = reports.day_report(db.session, local_today(utcnow()))
     assert codes == ["BANK-B", "HALL-A", "WIN-C"]
+    # and each its own end-of-day line
+    lines = {line.terminal: (line.channel, line.cashier, line.payments) for line in day.lines if line.terminal != "DEMO-01"}
+    assert lines == {"HALL-A": ("sandbox", None, 1), "BANK-B": ("sandbox", None, 1), "WIN-C": ("cash", "Li Na", 1)}
 
 
 def test_the_dashboard_lists_terminals_for_supervisors_and_only_admins_register(demo, runner, client):
