@@ -17,7 +17,10 @@
   // is on the identify screen (a card reader or scanner types into whatever has it). A reader
   // types a burst (keys under BURST_MS apart) that replaces the field; and after an error the
   // first key replaces the old number (it is selected to show this), while Delete corrects it.
-  var MAX_ID = 18, BURST_MS = 50, ENTER_AFTER_MS = 1500;
+  // A reader's keys may stall part-way (a busy machine, a USB hiccup): a run of keys that starts
+  // within STALL_MS of the last key carries on from what was typed before it, so the burst after
+  // the stall does not throw the first characters of the same number away.
+  var MAX_ID = 18, BURST_MS = 50, STALL_MS = 300, ENTER_AFTER_MS = 1500;
   function idField() { return document.getElementById("id_number"); }
   function idLength(value) { return value.replace(/[\s-]/g, "").length; }
   function markForReplacing(field) {
@@ -59,7 +62,9 @@
     if (event.target.id === "id_number") delete event.target.dataset.replace;  // placing the caret by hand
   });
 
-  // a run of ID characters typed from a keyboard or reader: {text, at, burst}
+  // a run of ID characters typed from a keyboard or reader: {text, at, burst, before}; ``before``
+  // is what the run carries on from (the field's value, or on the attract screen the last run's
+  // text, when it starts within STALL_MS of the last key; else nothing)
   var typed = null;
   document.addEventListener("keydown", function (event) {
     var field = idField(), scan = document.getElementById("scan-start");
@@ -70,10 +75,10 @@
       if (field && (event.target === field || fresh)) {
         event.preventDefault();  // as the field's own Enter would (htmx posts it), also from elsewhere
         field.form.requestSubmit();
-      } else if (!field && fresh && typed.burst && idLength(typed.text) >= 15) {
+      } else if (!field && fresh && typed.burst && idLength(typed.before + typed.text) >= 15) {
         // the attract screen: a card read starts the service with its number (in the POST body)
         event.preventDefault();
-        scan.elements.id_number.value = typed.text;
+        scan.elements.id_number.value = typed.before + typed.text;
         scan.requestSubmit();
       }
       typed = null;
@@ -92,11 +97,17 @@
       return;
     }
     var fast = typed !== null && now - typed.at < BURST_MS;
-    typed = fast ? { text: typed.text + character, at: now, burst: true } : { text: character, at: now, burst: false };
+    if (fast) {
+      typed = { text: typed.text + character, at: now, burst: true, before: typed.before };
+    } else {
+      var stalled = typed !== null && now - typed.at < STALL_MS;
+      var before = !stalled ? "" : field ? (field.dataset.replace ? "" : field.value) : typed.before + typed.text;
+      typed = { text: character, at: now, burst: false, before: before };
+    }
     if (!field) return;
     event.preventDefault();
     if (typed.burst) {
-      put(field, typed.text.slice(0, MAX_ID));  // a reader's number replaces whatever was there
+      put(field, (typed.before + typed.text).slice(0, MAX_ID));  // a reader's number replaces whatever was there
     } else if (field.dataset.replace) {
       put(field, character);
     } else if (event.target === field && field.selectionStart !== field.selectionEnd) {

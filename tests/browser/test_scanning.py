@@ -124,3 +124,26 @@ def test_keys_typed_slowly_on_the_attract_screen_start_nothing(kiosk, page):
     page.keyboard.press("Enter")
     page.wait_for_timeout(300)
     expect(page).to_have_url(url_is(kiosk, "/"))
+
+
+# a reader whose keys stall once part-way (a busy machine, a USB hiccup): the first six keys, a
+# pause longer than a burst's gap but far shorter than a person's, then the rest and Enter
+READ_WITH_A_STALL = """async text => {
+  const send = key => (document.activeElement || document.body).dispatchEvent(
+    new KeyboardEvent("keydown", {key, bubbles: true, cancelable: true}));
+  for (const key of text.slice(0, 6)) send(key);
+  await new Promise(resolve => setTimeout(resolve, 150));
+  for (const key of [...text.slice(6), "Enter"]) send(key);
+}"""
+
+
+def test_a_read_that_stalls_part_way_keeps_its_first_characters(kiosk, page):
+    """Found when the suite ran in two processes: a burst after a stall replaced the field with
+    only the characters after the stall, and the citizen was told the number was too short."""
+    start(page, kiosk)
+    page.evaluate(READ_WITH_A_STALL, ZHAO_MIN)
+    expect(page).to_have_url(url_is(kiosk, "/person"))
+    page.goto(kiosk("/"))
+    scripts_ready(page)
+    page.evaluate(READ_WITH_A_STALL, ZHAO_MIN)  # on the attract screen too: the read starts the service
+    expect(page).to_have_url(url_is(kiosk, "/person"))
