@@ -102,6 +102,7 @@ REQUEST_STATES = {
     "failed": _l("Refund failed"),
 }
 
+ENROL_TOO_MANY = _l("Too many codes were tried from here. Please wait a few minutes and type the code again.")
 ENROL_REFUSED = _l("This code does not work: it is wrong, used already or out of date. Ask an administrator for a new one.")
 TERMINAL_ERRORS = {
     "code_taken": _l("A terminal has this code already."),

@@ -10,13 +10,16 @@ someone asks, so only enrolled browsers use the kiosk's pages there.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, make_response, request
+from flask_limiter import RateLimitExceeded
+from flask_limiter.util import get_remote_address
 
 from ..domain.terminals import PrinterStatus, TerminalKind
+from ..extensions import limiter
 from ..services import terminals
 from ..services.terminals import TerminalError, TerminalRef
 from . import render, uow
 from .forms import EnrolForm
-from .messages import ENROL_REFUSED
+from .messages import ENROL_REFUSED, ENROL_TOO_MANY
 
 bp = Blueprint("terminals", __name__)
 
@@ -62,7 +65,12 @@ def served_by_setting(terminal: TerminalRef) -> bool:
     return terminal.code in (current_app.config.get("TERMINAL_CODE"), current_app.config.get("COUNTER_CODE"))
 
 
+# codes are guessed one try at a time: a few tries a minute from one address, counted apart from the kiosk's
+ENROL_LIMIT = "10 per minute; 30 per hour"
+
+
 @bp.route("/enrol", methods=["GET", "POST"])
+@limiter.limit(ENROL_LIMIT, key_func=lambda: f"enrol:{get_remote_address()}", methods=["POST"])
 def enrol():
     """A technician types the administrator's one-time code on the new kiosk (or counter)."""
     form = EnrolForm()
@@ -77,6 +85,13 @@ def enrol():
     response.set_cookie(COOKIE, token, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
                         secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
+
+
+@bp.errorhandler(RateLimitExceeded)
+def enrol_limited(error):
+    form = EnrolForm(formdata=None)
+    form.code.errors = [ENROL_TOO_MANY]
+    return render("staff/enrol.html", status=429, form=form, done=None)
 
 
 @bp.post("/terminal/heartbeat")

@@ -184,3 +184,13 @@ def test_a_refund_is_asked_at_a_counter_and_approved_from_a_back_office_that_is_
         from kiosk.models import RefundRequest
 
         assert db.session.scalar(select(RefundRequest.state)) == "done"
+
+
+@pytest.mark.parametrize("app_config", [ENROLLED_ONLY])
+def test_enrolment_codes_cannot_be_guessed_quickly(demo, client):
+    code = new_terminal(demo, "HALL-07")
+    answers = [enrol(client, f"AAAA-AA{n:02d}").status_code for n in range(10)]
+    assert answers == [422] * 10
+    refused = enrol(client, code)  # even the right code waits: the tries from here are used up
+    assert refused.status_code == 429 and 'id="code-error"' in refused.text
+    assert client.get_cookie("kiosk_terminal") is None
