@@ -137,7 +137,8 @@ def _carry_out(uow: UnitOfWork, request_id: int, provider_name: str, providers: 
         refund = refunds.request_refund(uow, order_id, amount, reason, Source.STAFF, provider,
                                         out_request_no=request_no(request_id), now=now)
     except refunds.RefundRefused as refused:
-        uow.run(lambda s: _end(s, request_id, None, RequestState.FAILED, staff_id, terminal_code, now, str(refused)))
+        why = str(refused)
+        uow.run(lambda s: _end(s, request_id, None, RequestState.FAILED, staff_id, terminal_code, now, why))
         return
     state = {RefundState.SUCCESS.value: RequestState.DONE, RefundState.FAILED.value: RequestState.FAILED}.get(refund.state)
     refund_id = refund.id

@@ -93,6 +93,18 @@ def kiosk(live_server) -> LiveServer:
 
 
 @pytest.fixture
+def staffed(kiosk):
+    """The app with the demo staff accounts of the README (cashier, supervisor, admin)."""
+    from kiosk.demo import seed_staff
+    from kiosk.extensions import db
+    from kiosk.services.uow import UnitOfWork
+
+    with kiosk.app.app_context():
+        seed_staff(UnitOfWork(db.session))
+    return kiosk
+
+
+@pytest.fixture
 def phone(browser):
     """A second device: the citizen's phone that opens the QR code's URL."""
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=1)

@@ -11,12 +11,12 @@ from kiosk.extensions import db
 from kiosk.models import PaymentAttempt
 from tests.helpers import ZHANG_SAN
 
-from .test_four_eyes_refund import DESKTOP, log_in, shot, staffed  # noqa: F401  (the fixture)
+from .test_four_eyes_refund import DESKTOP, log_in, shot
 from .steps import TIMEOUT_MS
 
 
 @pytest.mark.browser
-def test_the_customer_display_follows_the_counters_qr_payment(staffed, browser, phone):  # noqa: F811
+def test_the_customer_display_follows_the_counters_qr_payment(staffed, browser, phone):
     kiosk = staffed
     context = browser.new_context(viewport=DESKTOP)
     context.set_default_timeout(TIMEOUT_MS)

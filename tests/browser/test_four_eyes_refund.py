@@ -8,22 +8,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from kiosk.demo import DEMO_STAFF, seed_staff
-from kiosk.extensions import db
-from kiosk.services.uow import UnitOfWork
+from kiosk.demo import DEMO_STAFF
 from tests.helpers import ZHANG_SAN
 
 from .steps import SCREENSHOTS, TIMEOUT_MS
 
 DESKTOP = {"width": 1366, "height": 900}
 PASSWORDS = {username: password for username, _, _, password in DEMO_STAFF}
-
-
-@pytest.fixture
-def staffed(kiosk):
-    with kiosk.app.app_context():
-        seed_staff(UnitOfWork(db.session))
-    return kiosk
 
 
 @pytest.fixture

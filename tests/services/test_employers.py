@@ -13,7 +13,7 @@ from kiosk.domain.counter import CounterMethod, CounterProblem
 from kiosk.domain.employer import AgreementKind, AgreementProblem, AgreementState
 from kiosk.extensions import db
 from kiosk.models import AuditEntry, Employer, Instalment
-from kiosk.services import counter, employers
+from kiosk.services import employers
 from kiosk.services.employers import Party
 from tests.services.conftest import run_together, uow
 from tests.services.test_counter import Desk, drawer

@@ -192,3 +192,16 @@ def test_two_supervisors_approving_at_once_refund_once(demo, people):
     with demo.app_context():
         assert len(db.session.scalars(select(Refund).where(Refund.order_id == sale.order_id)).all()) == 1
     assert drawer(demo, desk.terminal_id()) == 10_000
+
+
+def test_a_refund_the_provider_cannot_be_asked_for_ends_failed_and_the_payment_stands(demo, people):
+    order_id = Terminal(demo).identify(ZHANG_SAN).checkout()
+    buyer_pays(demo, order_id)
+    assert poll(demo, order_id) == OrderStatus.PAID.value
+    request_id = ask(demo, order_id, people["cashier"], terminal_id=Desk(demo).terminal_id())
+    with demo.app_context():
+        request = staff_refunds.decide(uow(), request_id, people["boss"], True, providers={})  # its provider is not configured here
+        assert request.state == RequestState.FAILED.value
+        detail = db.session.scalar(select(AuditEntry.detail).where(AuditEntry.action == "refund.failed"))
+        assert "other_provider" in detail
+    assert order_status(demo, order_id) == OrderStatus.PAID.value
