@@ -14,12 +14,11 @@ arithmetic (no flask, no database).
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
 
-from .premiums import late_fee
+from .premiums import add_months, late_fee
 
 # Social Insurance Law art. 86: 0.05 % a day
 LATE_FEE_PER_10000_PER_DAY = 5
@@ -79,12 +78,6 @@ def split(total_fen: int, count: int) -> list[int]:
         raise AgreementProblem("count")
     base, extra = divmod(total_fen, count)
     return [base + (1 if index < extra else 0) for index in range(count)]
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 @dataclass(frozen=True)

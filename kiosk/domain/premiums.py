@@ -168,7 +168,8 @@ def late_fee(owed_fen: int, due_date: dt.date, today: dt.date, per_10000_per_day
     return apply_rate(owed_fen * days, per_10000_per_day)
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later (or earlier), the month's last day where it has no such day."""
     month_index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(month_index, 12)
     return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
@@ -230,7 +231,7 @@ def _monthly_dues(enrolment: Enrolment, rules: list[PremiumRule], today: dt.date
     dues = []
     current = today.replace(day=1)
     for back in range(0, 240):
-        start = _add_months(current, -back)
+        start = add_months(current, -back)
         if start < enrolment.start.replace(day=1):
             break
         rule = _rule_for(rules, enrolment.scheme, start)

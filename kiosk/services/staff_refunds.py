@@ -128,7 +128,7 @@ def _carry_out(uow: UnitOfWork, request_id: int, provider_name: str, providers: 
     request = session.get(RefundRequest, request_id)
     order_id, amount, reason = request.order_id, request.amount_fen, request.reason
     if provider_name in COUNTER_METHODS:
-        uow.run(lambda s: _cash_back(s, request_id, staff_id, terminal_code, now), retries=1)
+        uow.run(lambda s: _cash_back(s, request_id, provider_name, staff_id, terminal_code, now), retries=1)
         return
     provider = providers.get(provider_name)
     try:
@@ -145,12 +145,11 @@ def _carry_out(uow: UnitOfWork, request_id: int, provider_name: str, providers: 
     uow.run(lambda s: _end(s, request_id, refund_id, state, staff_id, terminal_code, now))
 
 
-def _cash_back(session: Session, request_id: int, staff_id: int, terminal_code: str, now: dt.datetime) -> None:
-    """A counter payment's refund: the refund recorded done and the cash out of the drawer, together."""
+def _cash_back(session: Session, request_id: int, method: str, staff_id: int, terminal_code: str, now: dt.datetime) -> None:
+    """A counter payment's refund (``method``: how it was taken): the refund recorded done and the
+    cash out of the drawer, together."""
     request = session.get(RefundRequest, request_id, populate_existing=True)
-    attempt_provider = session.scalar(select(PaymentAttempt.provider).join(PaymentOrder, PaymentOrder.paid_attempt_id == PaymentAttempt.id)
-                                      .where(PaymentOrder.id == request.order_id))
-    refund, _ = refunds.open_refund(session, request.order_id, request.amount_fen, request.reason, Source.STAFF, attempt_provider,
+    refund, _ = refunds.open_refund(session, request.order_id, request.amount_fen, request.reason, Source.STAFF, method,
                                     request_no(request_id), now)
     refunds.finish_refund(session, refund.id, RefundStatus(refund.out_request_no, RefundState.SUCCESS, refund.amount_fen), now)
     session.add(DrawerEntry(terminal_id=request.terminal_id, staff_id=staff_id, kind=DrawerKind.REFUND.value,

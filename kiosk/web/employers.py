@@ -11,7 +11,7 @@ from flask_login import current_user
 from ..domain.clock import local_today, utcnow
 from ..domain.counter import CounterMethod, CounterProblem, typed_fen
 from ..domain.employer import AgreementKind, AgreementProblem
-from ..models import Instalment
+from ..models import Instalment, InstalmentAgreement
 from ..services import employers
 from ..services.employers import Party
 from . import go, render, terminals, uow
@@ -100,8 +100,6 @@ def propose(employer_id: int):
 
 
 def _decide(agreement_id: int, approve: bool):
-    from ..models import InstalmentAgreement
-
     agreement = uow().session.get(InstalmentAgreement, agreement_id)
     if agreement is None:
         abort(404)
