@@ -58,7 +58,9 @@ def scripts_ready(page: Page) -> None:
 
 
 def tap_number(page: Page, number: str) -> None:
-    """Type an ID number with the on-screen keypad, one key at a time."""
+    """Type an ID number with the on-screen keypad, one key at a time, once the keypad's script
+    is listening (a tap before it runs is lost)."""
+    scripts_ready(page)
     for character in number:
         page.locator(f'[data-key="{character.upper()}"]').click()
 

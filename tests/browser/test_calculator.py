@@ -14,6 +14,7 @@ MIN_TARGET_PX = 64
 
 
 def tap_amount(page, amount: str) -> None:
+    scripts_ready(page)
     for character in amount:
         page.locator(f'[data-key="{character}"]').click()
 
