@@ -331,7 +331,7 @@ def main() -> None:
     doubled = 0
     folder = pathlib.Path(tempfile.mkdtemp(prefix="kiosk-surge-"))
     try:
-        secret, digest_key, sandbox_key = (secrets.token_urlsafe(48) for _ in range(3))
+        secret, digest_key, sandbox_key, verify_key = (secrets.token_urlsafe(48) for _ in range(4))
         print(f"seeding {persons} synthetic citizens into {database} ...", flush=True)
         prepare(url, digest_key, persons)
         cert, key = make_certificate(folder)
@@ -360,7 +360,7 @@ def main() -> None:
         app_env = {
             **base_env,
             "KIOSK_DATABASE_URL": url, "KIOSK_SECRET_KEY": secret, "KIOSK_ID_DIGEST_KEY": digest_key,
-            "KIOSK_SANDBOX_SIGNING_KEY": sandbox_key, "KIOSK_TRAINING_MODE": "on", "KIOSK_RATELIMIT_STORAGE_URI": limiter_uri,
+            "KIOSK_SANDBOX_SIGNING_KEY": sandbox_key, "KIOSK_VERIFY_KEY": verify_key, "KIOSK_TRAINING_MODE": "on", "KIOSK_RATELIMIT_STORAGE_URI": limiter_uri,
             **LIMITS, **pay_env,
             # the sandbox posts its notifications to https://localhost:<port>/payments/notify/sandbox
             # from inside the app: it must trust the bench's self-signed certificate (the simulator too)

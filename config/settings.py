@@ -59,11 +59,24 @@ PROVIDER_SETTINGS = {
     ),
 }
 
+# how one-time codes reach a citizen's phone (kiosk/sms/): the sandbox keeps them for the developer
+# page; aliyun is Alibaba Cloud SMS; off sends none (payment records then need the ID-card reader)
+SMS_GATEWAYS = ("sandbox", "aliyun", "off")
+ALIYUN_SMS_ENDPOINT = "dysmsapi.aliyuncs.com"
+# Alibaba Cloud SMS: (setting, variable, what it is); the AccessKey secret, like every key, from a file
+ALIYUN_SMS_SETTINGS = (
+    ("ALIYUN_SMS_ACCESS_KEY_ID", "KIOSK_ALIYUN_SMS_ACCESS_KEY_ID", "the AccessKey ID of a RAM user allowed to send SMS"),
+    ("ALIYUN_SMS_ACCESS_KEY_SECRET_FILE", "KIOSK_ALIYUN_SMS_ACCESS_KEY_SECRET_FILE", "a file holding that AccessKey's secret"),
+    ("ALIYUN_SMS_SIGN_NAME", "KIOSK_ALIYUN_SMS_SIGN_NAME", "the approved SMS signature (签名)"),
+    ("ALIYUN_SMS_TEMPLATE_CODE", "KIOSK_ALIYUN_SMS_TEMPLATE_CODE", "the approved template (SMS_...) with one ${code} parameter"),
+)
+
 # the public keys development runs on: production refuses every one of them
 DEV_DEFAULTS = {
     "SECRET_KEY": "dev-only-secret-key",
     "ID_DIGEST_KEY": "dev-only-id-digest-key",
     "SANDBOX_SIGNING_KEY": "dev-only-sandbox-key",
+    "VERIFY_KEY": "dev-only-verify-key",
 }
 DEV_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 DEMO_REGION = "110105"  # config/rules/demo-region.json
@@ -74,6 +87,9 @@ VARIABLES = {
     "SECRET_KEY": "KIOSK_SECRET_KEY",
     "ID_DIGEST_KEY": "KIOSK_ID_DIGEST_KEY",
     "SANDBOX_SIGNING_KEY": "KIOSK_SANDBOX_SIGNING_KEY",
+    "VERIFY_KEY": "KIOSK_VERIFY_KEY",
+    "SMS_GATEWAY": "KIOSK_SMS_GATEWAY",
+    **{setting: variable for setting, variable, _ in ALIYUN_SMS_SETTINGS},
     "SQLALCHEMY_DATABASE_URI": "KIOSK_DATABASE_URL",
     "PUBLIC_BASE_URL": "KIOSK_PUBLIC_BASE_URL",
     "PAYMENT_PROVIDERS": "KIOSK_PAYMENT_PROVIDERS",
@@ -128,6 +144,14 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
         "SECRET_KEY": get("KIOSK_SECRET_KEY") or (DEV_DEFAULTS["SECRET_KEY"] if developing else None),
         # keyed digest of ID numbers: the database never holds them in clear
         "ID_DIGEST_KEY": get("KIOSK_ID_DIGEST_KEY") or (DEV_DEFAULTS["ID_DIGEST_KEY"] if developing else None),
+        # key of the tags that make receipts' and certificates' verification codes unforgeable: printed
+        # codes must verify for years, so it is its own key, never rotated with the session's
+        "VERIFY_KEY": get("KIOSK_VERIFY_KEY") or (DEV_DEFAULTS["VERIFY_KEY"] if developing else None),
+        # one-time codes by SMS: the sandbox where developing or training, else only when asked for
+        "SMS_GATEWAY": (get("KIOSK_SMS_GATEWAY") or "").strip().lower()
+        or ("sandbox" if developing or _env_bool(environ, "KIOSK_TRAINING_MODE") else None),
+        **{setting: (get(variable) or "").strip() or None for setting, variable, _ in ALIYUN_SMS_SETTINGS},
+        "ALIYUN_SMS_ENDPOINT": (get("KIOSK_ALIYUN_SMS_ENDPOINT") or "").strip() or ALIYUN_SMS_ENDPOINT,
         "SQLALCHEMY_DATABASE_URI": get("KIOSK_DATABASE_URL")
         or (f"sqlite:///{ROOT / 'instance' / 'kiosk.sqlite'}" if developing else None),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -201,7 +225,7 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
     check_limits(settings)
 
     if env != "production":
-        problems = provider_problems(settings, production=False)
+        problems = provider_problems(settings, production=False) + sms_problems(settings, production=False)
         if problems:
             raise SettingsError("the kiosk refuses to start:\n- " + "\n- ".join(problems))
     else:
@@ -258,7 +282,7 @@ def check_production(settings: Mapping) -> None:
         problems.append("KIOSK_DATABASE_URL is not set: give the database every instance and cron job share, "
                         "e.g. postgresql+psycopg://kiosk@db/kiosk")
 
-    keys = ["SECRET_KEY", "ID_DIGEST_KEY"] + (["SANDBOX_SIGNING_KEY"] if "sandbox" in providers else [])
+    keys = ["SECRET_KEY", "ID_DIGEST_KEY", "VERIFY_KEY"] + (["SANDBOX_SIGNING_KEY"] if "sandbox" in providers else [])
     for key in keys:
         problem = secret_problem(settings.get(key))
         if problem:
@@ -288,6 +312,7 @@ def check_production(settings: Mapping) -> None:
                         "and every screen and receipt says 'TRAINING: no real payment'. To take real money, set "
                         "KIOSK_PAYMENT_PROVIDERS=alipay,wechat (or one of them) and their keys (README, 'Real payment providers')")
     problems.extend(provider_problems(settings, production=True))
+    problems.extend(sms_problems(settings, production=True))
     if settings.get("SIMULATOR") and not training:
         problems.append("KIOSK_SIMULATOR is on but KIOSK_TRAINING_MODE is off: the simulator's wallet pages mark trades "
                         "paid without any money. Production serves them only in training mode: set KIOSK_TRAINING_MODE=on, "
@@ -339,6 +364,33 @@ def provider_problems(settings: Mapping, *, production: bool) -> list[str]:
         problems.append(f"KIOSK_PROVIDER_TIMEOUT_SECONDS is {timeout!r}: give a whole number of seconds above 0, e.g. 10")
     for provider in providers:
         problems.extend(_real_provider_problems(settings, provider, production))
+    return problems
+
+
+def sms_problems(settings: Mapping, *, production: bool) -> list[str]:
+    """The SMS gateway is one this version knows; production names it (the sandbox only in
+    training); Alibaba Cloud has every setting and a readable secret."""
+    gateway = settings.get("SMS_GATEWAY")
+    if gateway is None and production:
+        return ["KIOSK_SMS_GATEWAY is not set: say how one-time codes for payment records reach citizens' phones: "
+                "aliyun (Alibaba Cloud SMS, with its KIOSK_ALIYUN_SMS_* settings) or off (records only with the ID-card reader)"]
+    if gateway not in SMS_GATEWAYS:
+        return [f"KIOSK_SMS_GATEWAY is {gateway!r}: use one of {', '.join(SMS_GATEWAYS)}"]
+    if gateway == "sandbox" and production and settings.get("TRAINING_MODE") is not True:
+        return ["KIOSK_SMS_GATEWAY is sandbox, which sends nothing and shows every code on a web page: production "
+                "takes it only in training mode (KIOSK_TRAINING_MODE=on); use aliyun or off"]
+    if gateway != "aliyun":
+        return []
+    problems = [f"{variable} is not set: {what}" for setting, variable, what in ALIYUN_SMS_SETTINGS if not settings.get(setting)]
+    path = settings.get("ALIYUN_SMS_ACCESS_KEY_SECRET_FILE")
+    if path:
+        try:
+            if not read_key_file(path).strip():
+                problems.append(f"KIOSK_ALIYUN_SMS_ACCESS_KEY_SECRET_FILE names {path!r}, which is empty")
+        except OSError as error:
+            problems.append(f"KIOSK_ALIYUN_SMS_ACCESS_KEY_SECRET_FILE names {path!r}, which cannot be read ({error.strerror})")
+        except ValueError:
+            problems.append(f"KIOSK_ALIYUN_SMS_ACCESS_KEY_SECRET_FILE names {path!r}, which holds more than the secret's ASCII text")
     return problems
 
 

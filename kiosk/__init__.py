@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask, request, session
 
-from . import payments
+from . import payments, sms
 from .database import configure_engine
 from .extensions import babel, csrf, db, htmx, limiter, migrate
 
@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     htmx.init_app(app)
     limiter.init_app(app)
     payments.init_app(app)
+    sms.init_app(app)
 
     from .web import register
 

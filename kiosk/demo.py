@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .domain.clock import local_today, utcnow
 from .domain.idnumber import mask_id_number, parse_resident_id
@@ -49,6 +49,11 @@ HISTORY = {
     "110105199204180669": [("employee_medical", 60)],
     "110105198105120834": [("flexible_pension", 190)],  # past the 15-year minimum
 }
+
+
+# registered mobile numbers for one-time codes (the sandbox SMS gateway shows what it 'sent' at
+# /sandbox/sms): everyone but 郑凯, who shows what a person without one is told
+PHONES = {number: f"1380013{index:04d}" for index, (number, *_rest) in enumerate(PEOPLE, start=1) if number != "110105196210081057"}
 
 
 # staff accounts for trying the counter and back office (README "Staff accounts"): made by
@@ -115,13 +120,15 @@ def seed(uow: UnitOfWork, digest_key: str, terminal_code: str | None) -> bool:
         region = session.scalar(select(Region).where(Region.code == rule_file.region.code))
         if session.scalar(select(Person.id).where(Person.region_id == region.id).limit(1)) is not None:
             _add_employer(session, region.id, today)  # a demo database made before the employer came
+            _add_phones(session, digest_key)  # ... or before phones were registered
             uow.commit()
             return False
         paid_orders, histories = [], []
         for number, name, category, enrolments, paid in PEOPLE:
             resident = parse_resident_id(number, today)
             person = Person(id_digest=id_digest(resident.number, digest_key), id_masked=mask_id_number(resident.number),
-                            name=name, birth_date=resident.birth_date, category=category, region_id=region.id)
+                            name=name, birth_date=resident.birth_date, category=category, region_id=region.id,
+                            phone=PHONES.get(number))
             person.enrolments = [Enrolment(scheme=scheme, start_date=_months_before(today, months), base_fen=base)
                                  for scheme, months, base in enrolments]
             session.add(person)
@@ -136,6 +143,14 @@ def seed(uow: UnitOfWork, digest_key: str, terminal_code: str | None) -> bool:
     for attempt_id, total in paid_orders:
         record_payment(uow, attempt_id, trade_no=f"DEMO-CASH-{attempt_id}", amount_fen=total, source=Source.STAFF)
     return True
+
+
+def _add_phones(session, digest_key: str) -> None:
+    today = local_today(utcnow())
+    for number, phone in PHONES.items():
+        digest = id_digest(parse_resident_id(number, today).number, digest_key)
+        session.execute(update(Person).where(Person.id_digest == digest, Person.phone.is_(None)).values(phone=phone)
+                        .execution_options(synchronize_session=False))
 
 
 def _counter_order(session, person: Person, terminal: int, today: dt.date) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from .domain.counter import COUNTER_METHODS, DrawerKind
 from .domain.orders import order_state
 from .domain.employer import AgreementKind, AgreementState
 from .domain.refunds import RequestKind, RequestState
-from .domain.terminals import PRINTER_STATUSES, TERMINAL_KINDS, PrinterStatus, TerminalKind
+from .domain.terminals import PRINT_MODES, PRINTER_ENCODINGS, PRINTER_STATUSES, TERMINAL_KINDS, PrintMode, PrinterStatus, TerminalKind
 from .extensions import db
 
 
@@ -69,6 +69,8 @@ class Person(db.Model):
     birth_date: Mapped[dt.date] = mapped_column(Date)
     category: Mapped[str] = mapped_column(String(30), default="standard")
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
+    # the mobile number registered for one-time codes (11 digits), shown only masked; none: no SMS
+    phone: Mapped[str | None] = mapped_column(String(11))
     region: Mapped[Region] = relationship()
     enrolments: Mapped[list[Enrolment]] = relationship(back_populates="person", order_by="Enrolment.id")
 
@@ -122,10 +124,17 @@ class Terminal(db.Model):
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     printer_status: Mapped[str] = mapped_column(String(20), default=PrinterStatus.UNKNOWN.value,
                                                 server_default=PrinterStatus.UNKNOWN.value)
+    # how it prints (``domain.terminals.PrintMode``); an ESC/POS printer's address (tcp://host:9100,
+    # usb://VID:PID) and the encoding it reads Chinese in
+    print_mode: Mapped[str] = mapped_column(String(10), default=PrintMode.BROWSER.value, server_default=PrintMode.BROWSER.value)
+    printer_url: Mapped[str | None] = mapped_column(String(200))
+    printer_encoding: Mapped[str] = mapped_column(String(10), default="GB18030", server_default="GB18030")
     region: Mapped[Region | None] = relationship()
     __table_args__ = (
         CheckConstraint(f"kind IN ({_one_of(TERMINAL_KINDS)})", name="ck_terminal_kind"),
         CheckConstraint(f"printer_status IN ({_one_of(PRINTER_STATUSES)})", name="ck_terminal_printer_status"),
+        CheckConstraint(f"print_mode IN ({_one_of(PRINT_MODES)})", name="ck_terminal_print_mode"),
+        CheckConstraint(f"printer_encoding IN ({_one_of(PRINTER_ENCODINGS)})", name="ck_terminal_printer_encoding"),
     )
 
 
@@ -297,6 +306,9 @@ class Receipt(db.Model):
     print_count: Mapped[int] = mapped_column(Integer, default=0)
     # set when the payment behind it was given back: the receipt is kept for the record, void
     voided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # the random serial of its verification code (``domain.verification``): the QR code on it opens
+    # /verify/<code>, the electronic receipt. Receipts issued before issue 9 get one when first shown
+    verify_serial: Mapped[str | None] = mapped_column(String(16), unique=True)
     order: Mapped[PaymentOrder] = relationship(back_populates="receipt")
 
 
@@ -341,6 +353,9 @@ class Visit(db.Model):
     candidate_id: Mapped[int | None] = mapped_column(ForeignKey("insured_person.id"))
     checkout_key: Mapped[str | None] = mapped_column(String(64))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("payment_order.id"))
+    # how the person proved who they are, which their payment records need (``services.records``):
+    # "sms" (a one-time code) or "card" (the ID-card reader); cleared whenever the person changes
+    proven_by: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     person: Mapped[Person | None] = relationship(foreign_keys=[person_id])
@@ -680,4 +695,78 @@ class Instalment(db.Model):
         UniqueConstraint("agreement_id", "number", name="uq_instalment_number"),
         CheckConstraint("amount_fen > 0", name="ck_instalment_amount"),
         CheckConstraint("(paid_at IS NULL) = (method IS NULL)", name="ck_instalment_paid_how"),
+    )
+
+
+class OtpChallenge(db.Model):
+    """A one-time code sent by SMS to a person's registered phone, for one visit at one terminal
+    (``domain.otp``). Only its keyed hash is kept; ``tries`` grows by compare-and-set; ``used_at``
+    once it let the citizen in. Rows outlive the visit (``visit_id`` set to null): they count
+    against the sending limits per person and per terminal, and the sweep deletes them after a day."""
+
+    __tablename__ = "otp_challenge"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"), index=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id", ondelete="SET NULL"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), default="")
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    __table_args__ = (CheckConstraint("tries >= 0", name="ck_otp_challenge_tries"),)
+
+
+class SandboxSms(db.Model):
+    """A message the sandbox SMS gateway 'sent': shown on the developer page (/sandbox/sms) and
+    read by tests. Never written where a real gateway is configured."""
+
+    __tablename__ = "sandbox_sms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(11))
+    text: Mapped[str] = mapped_column(String(200))
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Certificate(db.Model):
+    """A payment certificate (缴费证明) of one person, scheme and year, as issued: its totals are
+    those of the payments at that moment; /verify/<code> shows them, and says so when the payments
+    have changed since (a refund). Masked name and ID are copied, as on receipts."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    verify_serial: Mapped[str] = mapped_column(String(16), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("insured_person.id"), index=True)
+    scheme: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    months: Mapped[int] = mapped_column(Integer)
+    payments: Mapped[int] = mapped_column(Integer)
+    total_fen: Mapped[int] = mapped_column(Integer)
+    holder_masked: Mapped[str] = mapped_column(String(100))
+    id_masked: Mapped[str] = mapped_column(String(18))
+    agency_name: Mapped[str] = mapped_column(String(200))
+    terminal_code: Mapped[str] = mapped_column(String(40))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))  # issued at a counter
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    print_count: Mapped[int] = mapped_column(Integer, default=0)
+    person: Mapped[Person] = relationship()
+    __table_args__ = (CheckConstraint("months >= 0 AND payments >= 0 AND total_fen >= 0", name="ck_certificate_totals"),)
+
+
+class PrintJob(db.Model):
+    """One print on a terminal's ESC/POS printer (``services.printing``): written before the
+    bytes go out, finished as printed or failed. A failed job is never sent again by itself."""
+
+    __tablename__ = "print_job"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"), index=True)
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipt.id"), index=True)
+    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
+    copy: Mapped[bool] = mapped_column(Boolean, default=False)  # a reprint someone asked for
+    status: Mapped[str] = mapped_column(String(10), default="sending")
+    printer_status: Mapped[str | None] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    __table_args__ = (
+        CheckConstraint("status IN ('sending', 'printed', 'failed')", name="ck_print_job_status"),
+        CheckConstraint("(receipt_id IS NULL) <> (certificate_id IS NULL)", name="ck_print_job_document"),
     )

@@ -25,6 +25,7 @@ def training_env(tmp_path) -> dict[str, str]:
         "KIOSK_SECRET_KEY": secrets.token_urlsafe(48),
         "KIOSK_ID_DIGEST_KEY": secrets.token_urlsafe(48),
         "KIOSK_SANDBOX_SIGNING_KEY": secrets.token_urlsafe(48),
+        "KIOSK_VERIFY_KEY": secrets.token_urlsafe(48),
         "KIOSK_DATABASE_URL": f"sqlite:///{tmp_path / 'kiosk.sqlite'}",
         "KIOSK_PUBLIC_BASE_URL": PUBLIC,
         "KIOSK_TRAINING_MODE": "on",
@@ -81,7 +82,7 @@ def test_full_training_settings_start_production(environ):
     dispose(app)
 
 
-@pytest.mark.parametrize("variable", ["KIOSK_SECRET_KEY", "KIOSK_ID_DIGEST_KEY", "KIOSK_SANDBOX_SIGNING_KEY",
+@pytest.mark.parametrize("variable", ["KIOSK_SECRET_KEY", "KIOSK_ID_DIGEST_KEY", "KIOSK_SANDBOX_SIGNING_KEY", "KIOSK_VERIFY_KEY",
                                       "KIOSK_DATABASE_URL", "KIOSK_PUBLIC_BASE_URL"])
 def test_a_missing_setting_stops_start_up_and_is_named(environ, variable):
     environ.delenv(variable)
@@ -123,6 +124,7 @@ def test_the_sandbox_is_refused_outside_training_mode(environ, provider, trainin
             environ.delenv(variable, raising=False)
         else:
             environ.setenv(variable, value)
+    environ.setenv("KIOSK_SMS_GATEWAY", "off")  # outside training the SMS gateway must be named too (tested below)
     message = refusal()
     assert message.count("\n- ") == 1
     assert "KIOSK_PAYMENT_PROVIDERS is sandbox" in message
@@ -297,3 +299,37 @@ def test_development_and_testing_stand_in_the_demo_region():
 
     assert load_settings("testing", environ={})["TERMINAL_REGION"] == "110105"
     assert load_settings("testing", environ={"KIOSK_TERMINAL_REGION": "110106"})["TERMINAL_REGION"] == "110106"
+
+
+def test_production_outside_training_names_its_sms_gateway(environ):
+    environ.setenv("KIOSK_TRAINING_MODE", "off")
+    environ.setenv("KIOSK_PAYMENT_PROVIDER", "sandbox")
+    assert "KIOSK_SMS_GATEWAY is not set: say how one-time codes" in refusal()
+    environ.setenv("KIOSK_SMS_GATEWAY", "sandbox")
+    assert "KIOSK_SMS_GATEWAY is sandbox, which sends nothing and shows every code on a web page" in refusal()
+    environ.setenv("KIOSK_SMS_GATEWAY", "carrier-pigeon")
+    assert "KIOSK_SMS_GATEWAY is 'carrier-pigeon': use one of sandbox, aliyun, off" in refusal()
+
+
+def test_training_mode_takes_the_sandbox_sms_by_itself(environ):
+    app = create_app()
+    assert app.config["SMS_GATEWAY"] == "sandbox"
+    dispose(app)
+
+
+def test_alibaba_cloud_sms_needs_every_setting_and_a_readable_secret(environ, tmp_path):
+    environ.setenv("KIOSK_SMS_GATEWAY", "aliyun")
+    message = refusal()
+    for variable in ("KIOSK_ALIYUN_SMS_ACCESS_KEY_ID", "KIOSK_ALIYUN_SMS_ACCESS_KEY_SECRET_FILE",
+                     "KIOSK_ALIYUN_SMS_SIGN_NAME", "KIOSK_ALIYUN_SMS_TEMPLATE_CODE"):
+        assert f"{variable} is not set" in message
+    environ.setenv("KIOSK_ALIYUN_SMS_ACCESS_KEY_ID", "LTAI5tExampleId")
+    environ.setenv("KIOSK_ALIYUN_SMS_ACCESS_KEY_SECRET_FILE", str(tmp_path / "missing"))
+    environ.setenv("KIOSK_ALIYUN_SMS_SIGN_NAME", "社保自助")
+    environ.setenv("KIOSK_ALIYUN_SMS_TEMPLATE_CODE", "SMS_123456789")
+    assert "KIOSK_ALIYUN_SMS_ACCESS_KEY_SECRET_FILE names" in refusal() and "cannot be read" in refusal()
+    (tmp_path / "secret").write_text("an-access-key-secret\n")
+    environ.setenv("KIOSK_ALIYUN_SMS_ACCESS_KEY_SECRET_FILE", str(tmp_path / "secret"))
+    app = create_app()
+    assert app.config["SMS_GATEWAY"] == "aliyun"
+    dispose(app)

@@ -80,6 +80,8 @@ def environ(monkeypatch, tmp_path):
     for name, value in {
         "KIOSK_SECRET_KEY": secrets.token_urlsafe(48),
         "KIOSK_ID_DIGEST_KEY": secrets.token_urlsafe(48),
+        "KIOSK_VERIFY_KEY": secrets.token_urlsafe(48),
+        "KIOSK_SMS_GATEWAY": "off",
         "KIOSK_DATABASE_URL": f"sqlite:///{tmp_path / 'kiosk.sqlite'}",
         "KIOSK_PUBLIC_BASE_URL": PUBLIC,
         "KIOSK_TERMINAL_REGION": "110105",

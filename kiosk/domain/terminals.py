@@ -26,7 +26,8 @@ class PrinterStatus(str, Enum):
     PAPER_LOW = "paper_low"
     PAPER_OUT = "paper_out"
     OFFLINE = "offline"
-    UNKNOWN = "unknown"  # never reported (a browser printing cannot tell)
+    COVER_OPEN = "cover_open"  # an ESC/POS printer says so (its paper is being changed)
+    UNKNOWN = "unknown"  # never reported (a browser printing cannot tell), or a printer that does not answer
 
     @property
     def prints(self) -> bool:
@@ -35,6 +36,19 @@ class PrinterStatus(str, Enum):
 
 
 PRINTER_STATUSES = tuple(status.value for status in PrinterStatus)
+
+
+class PrintMode(str, Enum):
+    """How a terminal prints: the page itself (print CSS, Chromium's --kiosk-printing), or the
+    server sends ESC/POS to its thermal printer on the network or USB (``services.printing``)."""
+
+    BROWSER = "browser"
+    ESCPOS = "escpos"
+
+
+PRINT_MODES = tuple(mode.value for mode in PrintMode)
+# what ESC/POS printers are sent Chinese text in: one printer wants GBK where another takes GB18030
+PRINTER_ENCODINGS = ("GB18030", "GBK")
 
 # a terminal not heard from for this long is shown as out of contact on the dashboard
 SILENT_AFTER = dt.timedelta(minutes=3)

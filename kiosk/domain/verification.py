@@ -52,10 +52,23 @@ def _tag(secret: bytes, kind: Kind, serial: bytes) -> bytes:
     return hmac.new(secret, kind.value.encode() + serial, hashlib.sha256).digest()[:TAG_BYTES]
 
 
+def new_serial(random_bytes=secrets.token_bytes) -> str:
+    """A fresh serial to store (the tag needs the key; the serial does not)."""
+    return _encode(random_bytes(SERIAL_BYTES))
+
+
+def code_of(secret: bytes, kind: Kind, serial: str) -> str:
+    """The code to print for a stored serial."""
+    raw = _decode(serial, SERIAL_BYTES)
+    if raw is None:
+        raise ValueError("not a serial of this module")
+    return kind.value + serial + _encode(_tag(secret, kind, raw))
+
+
 def new_code(secret: bytes, kind: Kind, random_bytes=secrets.token_bytes) -> tuple[str, str]:
     """A fresh code: (the code to print, its serial to store)."""
-    serial = random_bytes(SERIAL_BYTES)
-    return kind.value + _encode(serial) + _encode(_tag(secret, kind, serial)), _encode(serial)
+    serial = new_serial(random_bytes)
+    return code_of(secret, kind, serial), serial
 
 
 def normalise(typed: str) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ..domain.clock import to_local, utcnow
 from ..domain.idnumber import mask_name
 from ..domain.orders import OrderStatus, Source, from_states, receipt_number
+from ..domain.verification import new_serial
 from ..models import PaymentAttempt, PaymentEvent, PaymentOrder, PaymentOrderItem, Receipt
 from .uow import UnitOfWork
 
@@ -144,6 +145,7 @@ def settle(session: Session, attempt_id: int, trade_no, amount_fen, source: Sour
         session.add(Receipt(
             number=receipt_number(to_local(now), order.id), order_id=order.id, payer_masked=mask_name(payer.name),
             id_masked=payer.id_masked, terminal_code=order.terminal.code, agency_name=collector.agency_name, issued_at=now,
+            verify_serial=new_serial(),  # its QR code opens the electronic receipt (/verify/<code>)
         ))
     log_event(session, order.id, "paid", source, f"trade {trade_no}", attempt_id)
     session.flush()  # a bill settled or held by a racing order fails here, inside the retry

@@ -46,6 +46,7 @@ from .checkout import CLOSE_LEASE, PAID_WITH_OTHER, ask_provider, close, finish_
 from .refunds import follow_refunds, refund_what_is_due
 from .uow import UnitOfWork
 from .staff_refunds import follow_requests
+from .otp import purge_old
 from .visits import purge_idle
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ def sweep_jobs(uow: UnitOfWork, providers: Iterable[PaymentProvider], session_id
         ]
     jobs.append(("staff refund requests finished", lambda: follow_requests(uow, now)))
     jobs.append(("idle sessions destroyed", lambda: purge_idle(uow, session_idle, now)))
+    jobs.append(("one-time codes older than a day deleted", lambda: purge_old(uow, now)))
     return jobs
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ..domain.clock import utcnow
 from ..domain.orders import OrderStatus
 from ..domain.terminals import TerminalKind
-from ..models import MAX_MEMBERS, Person, Region, Terminal, Visit, VisitMember
+from ..models import MAX_MEMBERS, OtpChallenge, Person, Region, Terminal, Visit, VisitMember
 from .uow import UnitOfWork
 
 # a visit seen within this long is not written again: the poller asks every second
@@ -123,6 +123,9 @@ def _delete_visits(session: Session, which) -> int:
     said here as well, so nothing depends on SQLite's foreign-key switch)."""
     session.execute(delete(VisitMember).where(VisitMember.visit_id.in_(select(Visit.id).where(which)))
                     .execution_options(synchronize_session=False))
+    # one-time codes outlive their visit, for the sending limits (``ON DELETE SET NULL`` too)
+    session.execute(update(OtpChallenge).where(OtpChallenge.visit_id.in_(select(Visit.id).where(which)))
+                    .values(visit_id=None).execution_options(synchronize_session=False))
     return session.execute(delete(Visit).where(which).execution_options(synchronize_session=False)).rowcount
 
 
@@ -132,7 +135,7 @@ def set_person(uow: UnitOfWork, visit_id: int, person_id: int | None) -> None:
     with uow:
         uow.session.execute(delete(VisitMember).where(VisitMember.visit_id == visit_id).execution_options(synchronize_session=False))
         uow.session.execute(update(Visit).where(Visit.id == visit_id)
-                            .values(person_id=person_id, candidate_id=None, order_id=None, checkout_key=None)
+                            .values(person_id=person_id, candidate_id=None, order_id=None, checkout_key=None, proven_by=None)
                             .execution_options(synchronize_session=False))
         uow.commit()
 

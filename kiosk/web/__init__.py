@@ -7,6 +7,7 @@ from flask import Flask, current_app, make_response, redirect, render_template, 
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 
 from ..domain.clock import to_local
 from ..domain.idnumber import mask_name
@@ -14,8 +15,9 @@ from ..domain.money import yuan
 from ..domain.premiums import Period, Scheme
 from ..extensions import db, htmx
 from ..payments import provider
+from ..services.qrcodes import qr_svg
 from ..services.uow import UnitOfWork
-from .messages import PROVIDERS, SCHEMES
+from .messages import CHANNELS, PROVIDERS, SCHEMES
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,18 @@ def period_label(scheme: str, start, end) -> str:
     return f"{start:%Y-%m}"
 
 
+def channel_label(period) -> str:
+    """Where and how a paid period was paid: the kiosk or the counter, and the app or method."""
+    where = CHANNELS["statement" if period.from_statement else "counter" if period.at_counter else "kiosk"]
+    return f"{where} · {PROVIDERS.get(period.provider, period.provider)}"
+
+
+def verify_url(code: str) -> str:
+    """The address a receipt's or certificate's QR code opens on a phone: the public base URL,
+    never the Host a request came with."""
+    return current_app.config["PUBLIC_BASE_URL"] + url_for("verify.show", code=code)
+
+
 def _error_page(status: int, message):
     response = make_response(render_template("error.html", message=message, status=status), status)
     response.vary.add("HX-Request")
@@ -70,16 +84,21 @@ def _error_page(status: int, message):
 
 
 def register(app: Flask) -> None:
-    from . import callbacks, contributions, kiosk, sandbox, security, simulator, staff
+    from . import callbacks, contributions, kiosk, records, sandbox, security, simulator, staff, verify
 
     security.register(app)
     app.register_blueprint(kiosk.bp)
+    app.register_blueprint(records.bp)
+    app.register_blueprint(verify.bp)
     staff.init_app(app)  # and the other staff blueprints: counter, refunds, admin, terminals
     app.register_blueprint(contributions.bp)
     app.register_blueprint(callbacks.bp)
     if "sandbox" in app.config["PAYMENT_PROVIDERS"]:
         # the wallet pays without money: it exists only where the sandbox is the provider
         app.register_blueprint(sandbox.bp)
+    if app.config.get("SMS_GATEWAY") == "sandbox":
+        # every code 'sent', readable on one page: only where the sandbox gateway sends nothing real
+        app.register_blueprint(sandbox.sms_bp)
     if app.config["SIMULATOR"]:
         # the gateway simulator: development and testing, or production's training mode when asked for
         app.register_blueprint(simulator.bp)
@@ -90,6 +109,10 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["scheme_name"] = lambda code: SCHEMES[Scheme(code)]
     app.jinja_env.globals["period_label"] = period_label
     app.jinja_env.globals["provider_name"] = lambda code: PROVIDERS.get(code, code)
+    app.jinja_env.filters["local_date"] = lambda moment: format_datetime(to_local(moment), "yyyy-MM-dd")
+    app.jinja_env.globals["channel_label"] = channel_label
+    app.jinja_env.globals["verify_url"] = verify_url
+    app.jinja_env.globals["verify_qr"] = lambda code: Markup(qr_svg(verify_url(code)))
 
     @app.context_processor
     def page_globals():

@@ -103,3 +103,24 @@ class InstalmentPayForm(FlaskForm):
     method = StringField()
     tendered = StringField()
     reference = StringField()
+
+
+class RecordsIdentifyForm(FlaskForm):
+    """The ID number from the keypad or the ID-card reader; the reader also types the name (a Tab,
+    then the name, then Enter) into ``name``, which proves the card was there."""
+    id_number = StringField()
+    name = StringField()
+
+
+class CodeForm(FlaskForm):
+    """The one-time code from the SMS, typed on the keypad."""
+    code = StringField()
+
+
+class ReprintForm(FlaskForm):
+    receipt = IntegerField()
+
+
+class CertificateForm(FlaskForm):
+    year = IntegerField()
+    scheme = StringField()

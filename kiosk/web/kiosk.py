@@ -9,13 +9,15 @@ from flask import Blueprint, current_app, g, make_response, redirect, request, s
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
+from sqlalchemy import select
 
 from ..domain.clock import local_today, to_local, utcnow
 from ..domain.idnumber import InvalidIdNumber, parse_resident_id
 from ..domain.orders import OrderStatus, Source
 from ..domain.contributions import FLEXIBLE
 from ..domain.premiums import Category
-from ..services import checkout, receipts, visits
+from ..models import Receipt
+from ..services import checkout, receipts, records, visits
 from ..services import terminals as terminal_service
 from ..services.contributions import contribution_record
 from ..services.dues import all_lines, schemes_of, total_of
@@ -431,10 +433,13 @@ def receipt():
 
 
 def _receipt_context(order_id: int, auto_print: bool) -> dict:
+    receipt_id = uow().session.scalar(select(Receipt.id).where(Receipt.order_id == order_id))
+    verify_code = records.receipt_code(uow(), current_app.config["VERIFY_KEY"].encode(), receipt_id) if receipt_id else None
     # the order with everything the receipt shows, in three reads (not one per item and bill)
     order = checkout.order_with_receipt(uow().session, order_id)
-    return dict(order=order, receipt=order.receipt, groups=receipts.receipt_groups(order), auto_print=auto_print, form=ActionForm(),
-                kept_fen=order.total_fen - order.refund_due_fen, paid_twice=checkout.paid_twice(order))
+    receipt = order.receipt
+    return dict(order=order, receipt=receipt, groups=receipts.receipt_groups(order), auto_print=auto_print, form=ActionForm(),
+                kept_fen=order.total_fen - order.refund_due_fen, paid_twice=checkout.paid_twice(order), verify_code=verify_code)
 
 
 @bp.post("/receipt/print")

@@ -2,7 +2,9 @@
 from flask_babel import lazy_gettext as _l
 
 from ..domain.idnumber import IdProblem
+from ..domain.otp import Verdict
 from ..domain.premiums import Category, Scheme
+from ..services.otp import Sent
 
 ID_PROBLEMS = {
     IdProblem.EMPTY: _l("Please enter your ID number."),
@@ -120,6 +122,7 @@ PRINTER_STATUSES = {
     "paper_low": _l("Paper low"),
     "paper_out": _l("Out of paper"),
     "offline": _l("Printer offline"),
+    "cover_open": _l("Printer cover open"),
     "unknown": _l("Printer not reported"),
 }
 
@@ -155,3 +158,24 @@ AGREEMENT_PROBLEMS = {
     "state": _l("This agreement is not waiting for that: it was decided already, or another proposal waits."),
     "paid": _l("This instalment is paid already."),
 }
+
+# payment records: proving who you are (issue 9). Each takes %(time)s or %(tries)s, used or not.
+NAME_MISMATCH = _l("The name read from this ID card is not the name registered for this number. Please place your own "
+                   "ID card on the reader, or ask at the counter.")
+SEND_OUTCOMES = {
+    Sent.SENT: _l("A code was sent."),
+    Sent.NO_PHONE: _l("No mobile number is registered for you. Please place your ID card on the reader, or register a "
+                      "number at the counter."),
+    Sent.LIMITED: _l("Too many codes were sent. Please wait until %(time)s, or place your ID card on the reader."),
+    Sent.THROTTLED: _l("The SMS service is busy for this number. Please try again in a few minutes, or place your ID card "
+                       "on the reader."),
+    Sent.FAILED: _l("The code could not be sent just now. Please try again, or place your ID card on the reader."),
+    Sent.OFF: _l("Codes by SMS are not offered here. Please place your ID card on the reader."),
+}
+CODE_VERDICTS = {
+    Verdict.WRONG: _l("This code is not right. You can try %(tries)s more times."),
+    Verdict.SPENT: _l("This code can no longer be used. Please ask for a new code."),
+    Verdict.EXPIRED: _l("This code has expired: codes are valid for 5 minutes. Please ask for a new code."),
+    Verdict.MALFORMED: _l("The code has 6 digits. Please type all of them."),
+}
+CHANNELS = {"kiosk": _l("Kiosk"), "counter": _l("Counter"), "statement": _l("Recovered from the provider's statement")}

@@ -1,13 +1,15 @@
-"""The sandbox wallet: what a phone shows after scanning the QR code."""
+"""The sandbox wallet (what a phone shows after scanning the QR code) and the sandbox SMS gateway's messages."""
 from __future__ import annotations
 
 from flask import Blueprint, abort
 from sqlalchemy import select
 
+from ..domain.records import mask_phone
 from ..extensions import db
 from ..models import PaymentAttempt
 from ..payments import payments
 from ..payments.sandbox import TRADE_SUCCESS, WAIT_BUYER_PAY
+from ..sms import sms_gateway
 from . import render
 from .forms import ActionForm
 
@@ -43,3 +45,14 @@ def answer(token: str, choice: str):
     if trade is None:
         abort(404)
     return _show(trade)
+
+
+# the sandbox SMS gateway's messages: what a citizen's phone would have received (development,
+# training and tests only: registered when SMS_GATEWAY is sandbox)
+sms_bp = Blueprint("sandbox_sms", __name__, url_prefix="/sandbox/sms")
+
+
+@sms_bp.get("/")
+def messages():
+    gateway = sms_gateway()
+    return render("sandbox/sms.html", "sandbox/_sms_list.html", messages=gateway.recent(), mask_phone=mask_phone)

@@ -35,7 +35,7 @@ def app_config(monkeypatch):
     for name in list(os.environ):
         if name.startswith("KIOSK_") or name == "FLASK_DEBUG":
             monkeypatch.delenv(name)
-    for name in ("KIOSK_SECRET_KEY", "KIOSK_ID_DIGEST_KEY", "KIOSK_SANDBOX_SIGNING_KEY"):
+    for name in ("KIOSK_SECRET_KEY", "KIOSK_ID_DIGEST_KEY", "KIOSK_SANDBOX_SIGNING_KEY", "KIOSK_VERIFY_KEY"):
         monkeypatch.setenv(name, secrets.token_urlsafe(48))
     monkeypatch.setenv("KIOSK_PUBLIC_BASE_URL", f"https://{PUBLIC_HOST}")
     monkeypatch.setenv("KIOSK_TRAINING_MODE", "on")

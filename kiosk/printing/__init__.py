@@ -1,0 +1,1 @@
+"""Receipts on paper: a printer-neutral document model and its ESC/POS rendering (no Flask here)."""

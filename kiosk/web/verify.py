@@ -1,0 +1,29 @@
+"""/verify/<code>: anyone's phone checks a receipt or certificate (issue 9). A public page: it
+shows only what the paper shows, masked (payer, scheme, period, amount, time), and for a code
+that is altered, forged or unknown one and the same answer. The tag is checked before any read
+(``services.records.verify``), and each address gets a few tries a minute besides."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+from flask_limiter.util import get_remote_address
+
+from ..extensions import limiter
+from ..services import receipts, records
+from . import render, uow
+
+bp = Blueprint("verify", __name__, url_prefix="/verify")
+
+VERIFY_LIMIT = "30 per minute"
+
+
+@bp.get("/<code>")
+@limiter.limit(VERIFY_LIMIT, key_func=lambda: f"verify:{get_remote_address()}")
+def show(code: str):
+    found = records.verify(uow().session, current_app.config["VERIFY_KEY"].encode(), code[:64])
+    if isinstance(found, records.VerifiedReceipt):
+        order = found.order
+        return render("verify/show.html", kind="receipt", receipt=found.receipt, order=order,
+                      groups=receipts.receipt_groups(order), kept_fen=order.total_fen - order.refund_due_fen)
+    if isinstance(found, records.VerifiedCertificate):
+        return render("verify/show.html", kind="certificate", certificate=found.certificate, changed=found.changed_since)
+    return render("verify/show.html", status=404, kind=None)
