@@ -192,6 +192,8 @@ def load_settings(env: str, overrides: Mapping | None = None, environ: Mapping[s
            for entries in PROVIDER_SETTINGS.values() for setting, variable, kind, default in entries},
         # how long a call to a real provider's gateway may take before it counts as failed
         "PROVIDER_TIMEOUT_SECONDS": _env_int(environ, "KIOSK_PROVIDER_TIMEOUT_SECONDS", 10),
+        # how long a thermal printer may take to connect, answer or take a receipt (ESC/POS terminals)
+        "PRINTER_TIMEOUT_SECONDS": _env_int(environ, "KIOSK_PRINTER_TIMEOUT_SECONDS", 5),
         "ORDER_TTL_SECONDS": _env_int(environ, "KIOSK_ORDER_TTL_SECONDS", 180),
         "PROVIDER_QUERY_INTERVAL_SECONDS": _env_int(environ, "KIOSK_PROVIDER_QUERY_INTERVAL_SECONDS", 3),
         "POLL_INTERVAL_SECONDS": 1,

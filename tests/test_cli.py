@@ -134,7 +134,7 @@ def test_sweep_runs_every_job_once_and_reports_each(demo, runner):
     assert result.exit_code == 0, result.output
     assert result.output.strip() == ("sweep done: sandbox: 0 unfinished payment attempts followed; sandbox: 0 refunds of money paid "
                                      "twice asked for; sandbox: 0 unfinished refunds followed; 0 staff refund requests finished; "
-                                     "0 idle sessions destroyed")
+                                     "0 idle sessions destroyed; 0 one-time codes older than a day deleted")
 
 
 def test_sweep_skips_and_says_so_while_another_sweep_holds_the_lock(demo, runner):

@@ -49,6 +49,14 @@ def receipt_of(session, person_id: int, receipt_id: int) -> Receipt | None:
     return session.scalar(select(Receipt).where(Receipt.id == receipt_id, Receipt.voided_at.is_(None), mine))
 
 
+def certificate_choice(session, person_id: int, year, scheme) -> tuple[int, str] | None:
+    """(year, scheme) as a form sent them, if the person paid something for them; else None."""
+    if not isinstance(year, int) or not isinstance(scheme, str):
+        return None
+    chosen = certificate_group(payment_records(session, person_id), year, scheme)
+    return (year, scheme) if chosen is not None else None
+
+
 def issue_certificate(uow: UnitOfWork, *, person_id: int, year: int, scheme: str, terminal_id: int,
                       staff_id: int | None = None, now: dt.datetime | None = None) -> int | None:
     """Store a certificate of what ``payment_records`` says now for ``year`` and ``scheme``; None
@@ -84,6 +92,13 @@ def receipt_code(uow: UnitOfWork, key: bytes, receipt_id: int) -> str:
             uow.commit()
         serial = uow.session.scalar(select(Receipt.verify_serial).where(Receipt.id == receipt_id))
     return verification.code_of(key, verification.Kind.RECEIPT, serial)
+
+
+def order_receipt_code(uow: UnitOfWork, key: bytes, order_id: int) -> str | None:
+    """The verification code of the order's receipt; None when it has none (everything in it had
+    been paid elsewhere). Read before the page loads the order, whose objects a write would expire."""
+    receipt_id = uow.session.scalar(select(Receipt.id).where(Receipt.order_id == order_id))
+    return receipt_code(uow, key, receipt_id) if receipt_id is not None else None
 
 
 def certificate_code(key: bytes, certificate: Certificate) -> str:

@@ -17,8 +17,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.clock import utcnow
-from ..domain.terminals import CODE_VALID, PrinterStatus, TerminalKind, is_silent, new_enrolment_code, normalise_code
+from ..domain.terminals import (CODE_VALID, PRINTER_ENCODINGS, PrinterStatus, PrintMode, TerminalKind, is_silent,
+                                new_enrolment_code, normalise_code)
 from ..models import EnrolmentCode, Region, Terminal, TerminalBrowser
+from ..printing.escpos import open_printer
 from .staff import audit
 from .uow import UnitOfWork
 
@@ -144,6 +146,30 @@ def terminal_by_code(uow: UnitOfWork, code: str, region_code: str | None, kind: 
     from .visits import terminal_id
 
     return _ref(uow.run(lambda session: session.get(Terminal, terminal_id(session, code, region_code, kind))))
+
+
+def set_printing(uow: UnitOfWork, terminal_id: int, mode: PrintMode, url: str | None, encoding: str, staff_id: int) -> None:
+    """How a terminal prints. ESC/POS needs a printer address this version can open
+    (tcp://host[:port] or usb://VID:PID) and an encoding; ``TerminalError``: printer_url,
+    printer_encoding, unknown. Audited with before and after."""
+    url = (url or "").strip() or None
+    if encoding not in PRINTER_ENCODINGS:
+        raise TerminalError("printer_encoding")
+    if mode is PrintMode.ESCPOS:
+        try:
+            open_printer(url or "", 1)  # parses the address; connects to nothing
+        except ValueError:
+            raise TerminalError("printer_url") from None
+    with uow:
+        session = uow.session
+        terminal = session.get(Terminal, terminal_id)
+        if terminal is None:
+            raise TerminalError("unknown")
+        before = {"print_mode": terminal.print_mode, "printer_url": terminal.printer_url, "printer_encoding": terminal.printer_encoding}
+        terminal.print_mode, terminal.printer_url, terminal.printer_encoding = mode.value, url, encoding
+        audit(session, "terminal.printing", staff_id, terminal.code, before=before,
+              after={"print_mode": mode.value, "printer_url": url, "printer_encoding": encoding})
+        uow.commit()
 
 
 def heartbeat(uow: UnitOfWork, terminal_id: int, printer: PrinterStatus | None, now: dt.datetime | None = None) -> None:

@@ -17,7 +17,7 @@ from ..extensions import db, htmx
 from ..payments import provider
 from ..services.qrcodes import qr_svg
 from ..services.uow import UnitOfWork
-from .messages import CHANNELS, PROVIDERS, SCHEMES
+from .messages import CHANNELS, PRINTER_STATUSES, PROVIDERS, SCHEMES
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,14 @@ def period_label(scheme: str, start, end) -> str:
 def channel_label(period) -> str:
     """Where and how a paid period was paid: the kiosk or the counter, and the app or method."""
     where = CHANNELS["statement" if period.from_statement else "counter" if period.at_counter else "kiosk"]
+    if period.provider == "counter":  # the demo's and older counter payments name no method
+        return str(where)
     return f"{where} · {PROVIDERS.get(period.provider, period.provider)}"
+
+
+def verify_key() -> bytes:
+    """The key of receipts' and certificates' verification codes (``KIOSK_VERIFY_KEY``)."""
+    return current_app.config["VERIFY_KEY"].encode()
 
 
 def verify_url(code: str) -> str:
@@ -111,6 +118,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["provider_name"] = lambda code: PROVIDERS.get(code, code)
     app.jinja_env.filters["local_date"] = lambda moment: format_datetime(to_local(moment), "yyyy-MM-dd")
     app.jinja_env.globals["channel_label"] = channel_label
+    app.jinja_env.globals["printer_problem"] = lambda status: PRINTER_STATUSES[status.value]
     app.jinja_env.globals["verify_url"] = verify_url
     app.jinja_env.globals["verify_qr"] = lambda code: Markup(qr_svg(verify_url(code)))
 

@@ -12,12 +12,12 @@ from flask import Blueprint, make_response, request
 from flask_login import current_user
 
 from ..domain.clock import to_local
-from ..domain.terminals import TerminalKind
+from ..domain.terminals import PRINTER_ENCODINGS, PrintMode, TerminalKind
 from ..services import staff, terminals
 from ..services.terminals import TerminalError
 from . import go, render, uow
-from .forms import ActionForm, TerminalForm
-from .messages import AUDIT_BAD_DATE, PRINTER_STATUSES, TERMINAL_ERRORS, TERMINAL_KINDS
+from .forms import ActionForm, PrintingForm, TerminalForm
+from .messages import AUDIT_BAD_DATE, PRINT_MODES, PRINTER_STATUSES, TERMINAL_ERRORS, TERMINAL_KINDS
 from .staff import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -26,6 +26,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def _dashboard(status: int = 200, form: TerminalForm | None = None, code=None, error=None):
     return render("staff/terminals.html", status=status, rows=terminals.dashboard(uow().session), form=form or TerminalForm(),
                   action_form=ActionForm(), kinds=TERMINAL_KINDS, printers=PRINTER_STATUSES, new_code=code, error=error,
+                  print_modes=PRINT_MODES, encodings=PRINTER_ENCODINGS,
                   may_manage=current_user.role == "admin")
 
 
@@ -48,6 +49,22 @@ def register():
                            (form.region.data or "").strip() or None, current_user.id)
     except TerminalError as refused:
         return _dashboard(422, form, error=TERMINAL_ERRORS[refused.code])
+    return go("admin.terminals_page")
+
+
+@bp.post("/terminals/<int:terminal_id>/printing")
+@role_required("admin")
+def printing(terminal_id: int):
+    """The terminal's printing mode (issue 9): its browser, or ESC/POS to a thermal printer."""
+    form = PrintingForm()
+    try:
+        mode = PrintMode(form.mode.data or "")
+    except ValueError:
+        return _dashboard(422, error=TERMINAL_ERRORS["print_mode"])
+    try:
+        terminals.set_printing(uow(), terminal_id, mode, form.url.data, form.encoding.data or "", current_user.id)
+    except TerminalError as refused:
+        return _dashboard(404 if refused.code == "unknown" else 422, error=TERMINAL_ERRORS[refused.code])
     return go("admin.terminals_page")
 
 

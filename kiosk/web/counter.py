@@ -14,14 +14,16 @@ from flask_login import current_user
 from ..domain.clock import local_today, utcnow
 from ..domain.counter import CounterMethod, CounterProblem, typed_fen
 from ..domain.orders import OrderStatus, Source
+from ..domain.records import by_year_and_scheme
 from ..payments import payments
-from ..services import checkout, counter, receipts, visits
+from ..services import checkout, counter, receipts, records, visits
 from ..services.dues import all_lines, total_of
 from ..services.staff import audit
-from . import go, render, terminals, uow
+from . import go, printouts, render, terminals, uow, verify_key
 from .kiosk import checkout_settings, look_up
-from .forms import ActionForm, CounterIdentifyForm, CounterPayForm, FloatForm, MemberForm
-from .messages import CHECKOUT_ERRORS, COUNTER_METHODS, COUNTER_PROBLEMS, FAMILY_ERRORS
+from .records import certificate_context
+from .forms import ActionForm, CertificateForm, CounterIdentifyForm, CounterPayForm, FloatForm, MemberForm
+from .messages import CERTIFICATE_NOTHING, CHECKOUT_ERRORS, COUNTER_METHODS, COUNTER_PROBLEMS, FAMILY_ERRORS
 from .staff import role_required
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
@@ -70,7 +72,8 @@ def _page(status: int = 200, *, identify=None, member=None, pay=None, error=None
         lines = all_lines(groups)
         chosen = set(pay.bills.data or [line.bill.id for line in lines if line.payable])
         context.update(groups=groups, pay=pay, payable=[line for line in lines if line.payable], chosen=chosen,
-                       total_fen=total_of(lines, chosen), may_add=visits.may_add_member(g.visit))
+                       total_fen=total_of(lines, chosen), may_add=visits.may_add_member(g.visit),
+                       certificates=by_year_and_scheme(records.payment_records(uow().session, g.visit.person_id)))
     return render("counter/counter.html", status=status, **context)
 
 
@@ -241,11 +244,18 @@ def _counter_order(order_id: int):
 
 
 def _payment_page(order_id: int, *, auto_print: bool, reprint: bool):
+    verify_code = records.order_receipt_code(uow(), verify_key(), order_id)
     order = _counter_order(order_id)
     taken = counter.taken(uow().session, order.id)  # None for a QR payment
-    return render("counter/payment.html", order=order, receipt=order.receipt, groups=receipts.receipt_groups(order),
-                  taken=taken, kept_fen=order.total_fen - order.refund_due_fen, auto_print=auto_print, reprint=reprint,
-                  form=ActionForm(), serving=g.visit is not None and g.visit.order_id == order.id)
+    context = dict(order=order, receipt=order.receipt, groups=receipts.receipt_groups(order), taken=taken,
+                   kept_fen=order.total_fen - order.refund_due_fen, auto_print=auto_print, reprint=reprint, verify_code=verify_code,
+                   form=ActionForm(), serving=g.visit is not None and g.visit.order_id == order.id)
+    if auto_print and order.receipt is not None:
+        # a counter with an ESC/POS printer prints from here; the page says whether it came out
+        outcome = printouts.send_receipt(order.terminal_id, context, copy=reprint)
+        if outcome is not None:
+            context.update(auto_print=False, printed=outcome)
+    return render("counter/payment.html", **context)
 
 
 @bp.get("/payments/<int:order_id>")
@@ -266,6 +276,25 @@ def reprint(order_id: int):
     receipts.mark_printed(uow(), order.receipt.id)
     _audit("receipt.reprint", order_id=order_id, receipt=order.receipt.number)
     return _payment_page(order_id, auto_print=True, reprint=True)
+
+
+@bp.post("/certificate")
+@role_required(*CASHIERS)
+def certificate():
+    """A payment certificate of the citizen being served, for a year and scheme they paid, on A4
+    (issue 9): the cashier has seen their ID card, so no code is asked for."""
+    form = CertificateForm()
+    if g.visit is None or g.visit.person_id is None:
+        return go("counter.home")
+    year, _sep, scheme = (form.choice.data or "").partition(":")  # "2027:resident_medical", from the list offered
+    choice = records.certificate_choice(uow().session, g.visit.person_id, int(year) if year.isdigit() else None, scheme)
+    if choice is None:
+        return _page(422, error=CERTIFICATE_NOTHING)
+    certificate_id = records.issue_certificate(uow(), person_id=g.visit.person_id, year=choice[0], scheme=choice[1],
+                                               terminal_id=terminal_id(), staff_id=current_user.id)
+    records.count_print(uow(), certificate_id)
+    _audit("certificate.issue", certificate_id=certificate_id, year=choice[0], scheme=choice[1])
+    return render("counter/certificate.html", **certificate_context(certificate_id), a4=True, auto_print=True)
 
 
 @bp.post("/next")

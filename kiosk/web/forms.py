@@ -90,6 +90,13 @@ class TerminalForm(FlaskForm):
     region = StringField()
 
 
+class PrintingForm(FlaskForm):
+    """How a terminal prints: browser or ESC/POS, the printer's address and encoding."""
+    mode = StringField()
+    url = StringField()
+    encoding = StringField()
+
+
 class AgreementForm(FlaskForm):
     """An instalment agreement proposed: who signs (one per line; for a split, "name, share"),
     how many monthly instalments, and the first one's due date."""
@@ -122,5 +129,8 @@ class ReprintForm(FlaskForm):
 
 
 class CertificateForm(FlaskForm):
+    """A certificate's year and scheme: as two fields (the kiosk's buttons) or as one
+    ``year:scheme`` choice (the counter's list)."""
     year = IntegerField()
     scheme = StringField()
+    choice = StringField()

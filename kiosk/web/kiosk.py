@@ -9,20 +9,18 @@ from flask import Blueprint, current_app, g, make_response, redirect, request, s
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
-from sqlalchemy import select
 
 from ..domain.clock import local_today, to_local, utcnow
 from ..domain.idnumber import InvalidIdNumber, parse_resident_id
 from ..domain.orders import OrderStatus, Source
 from ..domain.contributions import FLEXIBLE
 from ..domain.premiums import Category
-from ..models import Receipt
 from ..services import checkout, receipts, records, visits
 from ..services import terminals as terminal_service
 from ..services.contributions import contribution_record
 from ..services.dues import all_lines, schemes_of, total_of
 from ..services.people import find_person
-from . import go, limits, render, terminals, uow
+from . import go, limits, printouts, render, terminals, uow, verify_key
 from ..payments import payments
 from .forms import ActionForm, IdentifyForm, MemberForm, PayForm, PreferenceForm
 from .messages import CATEGORIES, CHECKOUT_ERRORS, FAMILY_ERRORS, ID_PROBLEMS, LOOK_UPS_LIMITED, PERSON_NOT_FOUND
@@ -429,12 +427,23 @@ def receipt():
     order_id, receipt = order.id, order.receipt
     # printed once on arrival; a reload must not print it again
     auto_print = receipt is not None and receipts.mark_printed(uow(), receipt.id, first_only=True)
-    return render("kiosk/receipt.html", **_receipt_context(order_id, auto_print))
+    return _receipt_page(order_id, auto_print, copy=False)
+
+
+def _receipt_page(order_id: int, print_now: bool, copy: bool):
+    """The receipt screen; with ``print_now``, the receipt prints: on the terminal's ESC/POS
+    printer from here (the screen then says whether it came out), else by the page itself."""
+    context = _receipt_context(order_id, print_now)
+    context["reprint"] = copy  # "Print again": marked as a copy, on the screen and the paper
+    if print_now and context["receipt"] is not None:
+        outcome = printouts.send_receipt(g.visit.terminal_id, context, copy=copy)
+        if outcome is not None:
+            context.update(auto_print=False, printed=outcome)
+    return render("kiosk/receipt.html", **context)
 
 
 def _receipt_context(order_id: int, auto_print: bool) -> dict:
-    receipt_id = uow().session.scalar(select(Receipt.id).where(Receipt.order_id == order_id))
-    verify_code = records.receipt_code(uow(), current_app.config["VERIFY_KEY"].encode(), receipt_id) if receipt_id else None
+    verify_code = records.order_receipt_code(uow(), verify_key(), order_id)
     # the order with everything the receipt shows, in three reads (not one per item and bill)
     order = checkout.order_with_receipt(uow().session, order_id)
     receipt = order.receipt
@@ -450,7 +459,7 @@ def receipt_print():
         return go("kiosk.receipt")
     order_id = order.id
     receipts.mark_printed(uow(), order.receipt.id)
-    return render("kiosk/receipt.html", **_receipt_context(order_id, True))
+    return _receipt_page(order_id, True, copy=True)
 
 
 def _end_session():

@@ -111,7 +111,12 @@ TERMINAL_ERRORS = {
     "no_region": _l("No region has this code: load its rule file first (flask rules load)."),
     "empty": _l("Please give the terminal a code."),
     "kind": _l("Choose what kind of terminal it is."),
+    "print_mode": _l("Choose how the terminal prints."),
+    "printer_url": _l("An ESC/POS printer's address is tcp://host:9100 (network) or usb://04b8:0202 (USB, vendor and product id)."),
+    "printer_encoding": _l("Choose the encoding the printer reads Chinese in: GB18030 or GBK."),
+    "unknown": _l("There is no such terminal."),
 }
+PRINT_MODES = {"browser": _l("Browser (the page prints itself)"), "escpos": _l("ESC/POS thermal printer")}
 TERMINAL_KINDS = {
     "bureau_kiosk": _l("Kiosk, social security bureau"),
     "bank_kiosk": _l("Kiosk, bank lobby"),
@@ -178,4 +183,5 @@ CODE_VERDICTS = {
     Verdict.EXPIRED: _l("This code has expired: codes are valid for 5 minutes. Please ask for a new code."),
     Verdict.MALFORMED: _l("The code has 6 digits. Please type all of them."),
 }
+CERTIFICATE_NOTHING = _l("Nothing was paid for that year and scheme: there is no certificate to print.")
 CHANNELS = {"kiosk": _l("Kiosk"), "counter": _l("Counter"), "statement": _l("Recovered from the provider's statement")}

@@ -11,7 +11,6 @@ from flask_limiter import RateLimitExceeded
 
 from ..domain import otp as otp_rules
 from ..domain.clock import local_today, to_local, utcnow
-from ..domain.premiums import Scheme
 from ..domain.records import by_year_and_scheme, mask_phone
 from ..models import Certificate
 from ..services import checkout, otp, receipts, records, visits
@@ -19,7 +18,7 @@ from ..services import terminals as terminal_service
 from ..services.contributions import contribution_record
 from ..services.dues import schemes_of
 from ..sms import sms_gateway
-from . import go, limits, render, uow
+from . import go, limits, printouts, render, uow, verify_key
 from .forms import ActionForm, CertificateForm, CodeForm, RecordsIdentifyForm, ReprintForm
 from .kiosk import load_visit, look_up
 from .messages import CODE_VERDICTS, LOOK_UPS_LIMITED, NAME_MISMATCH, SEND_OUTCOMES
@@ -32,10 +31,6 @@ IDENTIFY = {"records_mode": True, "submit_endpoint": "records.identify_submit", 
 
 def _secret() -> bytes:
     return otp.otp_secret(current_app.config["SECRET_KEY"])
-
-
-def _verify_key() -> bytes:
-    return current_app.config["VERIFY_KEY"].encode()
 
 
 def needs(proof: bool):
@@ -169,25 +164,32 @@ def reprint():
         return go("records.overview")
     receipt_id, order_id = receipt.id, receipt.order_id
     receipts.mark_printed(uow(), receipt_id)
+    verify_code = records.receipt_code(uow(), verify_key(), receipt_id)
     order = checkout.order_with_receipt(uow().session, order_id)
-    return render("records/receipt.html", order=order, receipt=order.receipt, groups=receipts.receipt_groups(order),
-                  kept_fen=order.total_fen - order.refund_due_fen, reprint=True, auto_print=True,
-                  verify_code=records.receipt_code(uow(), _verify_key(), receipt_id), form=ActionForm())
+    context = dict(order=order, receipt=order.receipt, groups=receipts.receipt_groups(order), kept_fen=order.total_fen - order.refund_due_fen,
+                   reprint=True, auto_print=True, verify_code=verify_code, form=ActionForm())
+    return render("records/receipt.html", **_printed(printouts.send_receipt(g.visit.terminal_id, context, copy=True), context))
+
+
+def _printed(outcome, context: dict) -> dict:
+    """The page's context once an ESC/POS printer had its go (then the page does not print itself)."""
+    if outcome is not None:
+        context.update(auto_print=False, printed=outcome)
+    return context
 
 
 @bp.post("/certificate")
 @needs(proof=True)
 def certificate():
     form = CertificateForm()
-    scheme = form.scheme.data if form.scheme.data in {s.value for s in Scheme} else None
-    certificate_id = None
-    if scheme and form.year.data and 1900 < form.year.data < 3000:
-        certificate_id = records.issue_certificate(uow(), person_id=g.visit.person_id, year=form.year.data, scheme=scheme,
-                                                   terminal_id=g.visit.terminal_id)
-    if certificate_id is None:
+    choice = records.certificate_choice(uow().session, g.visit.person_id, form.year.data, form.scheme.data)
+    if choice is None:
         return go("records.overview")
+    certificate_id = records.issue_certificate(uow(), person_id=g.visit.person_id, year=choice[0], scheme=choice[1],
+                                               terminal_id=g.visit.terminal_id)
     records.count_print(uow(), certificate_id)
-    return render("records/certificate.html", **certificate_context(certificate_id), auto_print=True, form=ActionForm())
+    context = dict(certificate_context(certificate_id), auto_print=True, form=ActionForm())
+    return render("records/certificate.html", **_printed(printouts.send_certificate(g.visit.terminal_id, context), context))
 
 
 def certificate_context(certificate_id: int) -> dict:
@@ -195,5 +197,5 @@ def certificate_context(certificate_id: int) -> dict:
     db_session = uow().session
     certificate = db_session.get(Certificate, certificate_id)
     return dict(certificate=certificate, lines=records.certificate_lines(db_session, certificate),
-                verify_code=records.certificate_code(_verify_key(), certificate), reprint=certificate.print_count > 1)
+                verify_code=records.certificate_code(verify_key(), certificate), reprint=certificate.print_count > 1)
 

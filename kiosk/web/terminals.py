@@ -15,7 +15,7 @@ from flask_limiter.util import get_remote_address
 
 from ..domain.terminals import PrinterStatus, TerminalKind
 from ..extensions import limiter
-from ..services import terminals
+from ..services import printing, terminals
 from ..services.terminals import TerminalError, TerminalRef
 from . import render, uow
 from .forms import EnrolForm
@@ -105,6 +105,8 @@ def heartbeat():
         printer = PrinterStatus(request.form["printer"]) if request.form.get("printer") else None
     except ValueError:
         return "", 422
-    terminals.heartbeat(uow(), terminal.id, printer)
+    # a terminal printing ESC/POS: the server asks its printer itself (the page cannot know)
+    probed = printing.probe(uow(), terminal.id, timeout_seconds=current_app.config["PRINTER_TIMEOUT_SECONDS"])
+    terminals.heartbeat(uow(), terminal.id, printer if probed is None else None)
     return "", 204
 

@@ -4,12 +4,12 @@ that is altered, forged or unknown one and the same answer. The tag is checked b
 (``services.records.verify``), and each address gets a few tries a minute besides."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from flask_limiter.util import get_remote_address
 
 from ..extensions import limiter
 from ..services import receipts, records
-from . import render, uow
+from . import render, uow, verify_key
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -19,7 +19,7 @@ VERIFY_LIMIT = "30 per minute"
 @bp.get("/<code>")
 @limiter.limit(VERIFY_LIMIT, key_func=lambda: f"verify:{get_remote_address()}")
 def show(code: str):
-    found = records.verify(uow().session, current_app.config["VERIFY_KEY"].encode(), code[:64])
+    found = records.verify(uow().session, verify_key(), code[:64])
     if isinstance(found, records.VerifiedReceipt):
         order = found.order
         return render("verify/show.html", kind="receipt", receipt=found.receipt, order=order,

@@ -208,3 +208,27 @@ def test_a_qr_at_the_counter_can_be_cancelled_and_nothing_is_charged(demo, app, 
     page = cashier.get("/counter/")
     assert amount_text(page.text, "due-total") == "¥400.00"  # due again, the QR closed
     assert 'id="display-welcome"' in cashier.get("/counter/display").text
+
+
+def test_a_cashier_prints_an_a4_certificate_that_verifies(demo, app, cashier):
+    from kiosk.models import Certificate
+    from tests.helpers import SUN_LI
+
+    identify(cashier, SUN_LI)
+    home = cashier.get("/counter/")
+    choice = re.search(r'<option value="(\d{4}:\w+)"', home.text).group(1)
+    page = post(cashier, "/counter/certificate", {"choice": choice})
+    assert page.status_code == 200
+    assert 'class="receipt certificate a4"' in page.text and 'data-auto-print="1"' in page.text
+    code = re.search(r'id="certificate-code">(\w+)<', page.text).group(1)
+    with app.app_context():
+        certificate = db.session.scalar(select(Certificate))
+        assert (certificate.year, certificate.scheme, certificate.total_fen) == (int(choice[:4]), choice[5:], 40000)
+        assert certificate.staff_id is not None
+    assert audit_actions(app)[-1] == "certificate.issue"
+    assert app.test_client().get(f"/verify/{code}").status_code == 200
+    # a year and scheme with nothing paid: a message, no certificate
+    refused = post(cashier, "/counter/certificate", {"choice": "1999:resident_medical"})
+    assert refused.status_code == 422
+    with app.app_context():
+        assert db.session.query(Certificate).count() == 1
