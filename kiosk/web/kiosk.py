@@ -42,12 +42,17 @@ def checkout_settings() -> checkout.CheckoutSettings:
     return checkout.checkout_settings(current_app.config, _("Social insurance premium"), payments().offered)
 
 
+PREFERENCES = ("kiosk.toggle_language", "kiosk.toggle_text_size")
+
+
 @bp.before_request
 def load_visit():
     if request.endpoint == "kiosk.payment_status":
         return  # the poll reads its visit together with the order, and loads it only when needed
     g.terminal = terminals.current()
     if g.terminal is None:
+        if request.endpoint in PREFERENCES:
+            return None  # a phone on a public page (/verify/<code>) may change its language: a session key, nothing more
         return go("terminals.enrol")  # only enrolled browsers use the kiosk's pages
     _load_visit()
 
@@ -435,6 +440,7 @@ def _receipt_page(order_id: int, print_now: bool, copy: bool):
     printer from here (the screen then says whether it came out), else by the page itself."""
     context = _receipt_context(order_id, print_now)
     context["reprint"] = copy  # "Print again": marked as a copy, on the screen and the paper
+    context["here"] = url_for("kiosk.receipt")  # the toggles show the receipt again (/receipt/print is a POST)
     if print_now and context["receipt"] is not None:
         outcome = printouts.send_receipt(g.visit.terminal_id, context, copy=copy)
         if outcome is not None:

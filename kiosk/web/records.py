@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, current_app, g, session
+from flask import Blueprint, current_app, g, session, url_for
 from flask_babel import format_datetime
 from flask_limiter import RateLimitExceeded
 
@@ -94,7 +94,7 @@ def _prove_page(status: int = 200, outcome: otp.SendOutcome | None = None):
         until = format_datetime(to_local(outcome.until), "HH:mm") if outcome.until else ""
         message = SEND_OUTCOMES[outcome.result] % {"time": until}
     return render("records/prove.html", status=status, phone=mask_phone(person.phone), sms=sms_gateway() is not None,
-                  message=message, form=ActionForm())
+                  message=message, form=ActionForm(), here=url_for("records.prove"))
 
 
 @bp.get("/prove")
@@ -168,6 +168,8 @@ def reprint():
     order = checkout.order_with_receipt(uow().session, order_id)
     context = dict(order=order, receipt=order.receipt, groups=receipts.receipt_groups(order), kept_fen=order.total_fen - order.refund_due_fen,
                    reprint=True, auto_print=True, verify_code=verify_code, form=ActionForm())
+    # drawn in answer to a POST: the language and text-size toggles show the records again
+    context["here"] = url_for("records.overview")
     return render("records/receipt.html", **_printed(printouts.send_receipt(g.visit.terminal_id, context, copy=True), context))
 
 
@@ -188,7 +190,7 @@ def certificate():
     certificate_id = records.issue_certificate(uow(), person_id=g.visit.person_id, year=choice[0], scheme=choice[1],
                                                terminal_id=g.visit.terminal_id)
     records.count_print(uow(), certificate_id)
-    context = dict(certificate_context(certificate_id), auto_print=True, form=ActionForm())
+    context = dict(certificate_context(certificate_id), auto_print=True, form=ActionForm(), here=url_for("records.overview"))
     return render("records/certificate.html", **_printed(printouts.send_certificate(g.visit.terminal_id, context), context))
 
 

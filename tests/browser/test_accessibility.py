@@ -205,3 +205,75 @@ def test_the_expired_and_cancelled_screens_pass_axe_in_both_languages_sizes_and_
     expect(page.locator("#expired")).to_be_visible(timeout=3 * TIMEOUT_MS)
     each_combination("QR expired")
     audit.expect_none()
+
+
+def test_the_payment_records_screens_pass_axe_in_both_languages_and_sizes(kiosk, page, phone):
+    """Issue 9's screens: records' identify, the SMS code (with an error), the records, a reprint,
+    a certificate; on the phone, the verification page and the sandbox SMS page."""
+    from tests.helpers import SUN_LI
+
+    audit = Audit()
+
+    combinations = (("zh", False), ("zh", True), ("en", True), ("en", False))
+
+    def set_combination(on, lang: str, large: bool) -> None:
+        if on.locator("html").get_attribute("lang") != ("zh-CN" if lang == "zh" else "en"):
+            on.locator("#toggle-language").click()
+        if (on.locator("#toggle-text-size").get_attribute("aria-pressed") == "true") != large:
+            on.locator("#toggle-text-size").click()
+
+    def each_combination(screen: str, on=page) -> None:
+        for lang, large in combinations:
+            set_combination(on, lang, large)
+            audit.check(on, f"{screen} [{lang}, {'large' if large else 'normal'} text]")
+
+    def each_combination_after(screen: str, button: str, shown: str) -> None:
+        """A screen drawn in answer to a POST (its toggles go back to the records): set the
+        combination on the records, then press the button again."""
+        for lang, large in combinations:
+            set_combination(page, lang, large)
+            page.locator(button).first.click()
+            expect(page.locator(shown)).to_be_visible()
+            audit.check(page, f"{screen} [{lang}, {'large' if large else 'normal'} text]")
+            page.locator("#back-to-records").click()
+            expect(page).to_have_url(url_is(kiosk, "/records/"))
+
+    page.goto(kiosk("/"))
+    page.locator("#service-records").click()
+    expect(page).to_have_url(url_is(kiosk, "/records/identify"))
+    each_combination("records: identify")
+    scripts_ready(page)
+    tap_number(page, SUN_LI)
+    page.locator("#identify-next").click()
+    expect(page).to_have_url(url_is(kiosk, "/records/prove"))
+    each_combination("records: prove it is you")
+    page.locator("#send-code").click()
+    expect(page).to_have_url(url_is(kiosk, "/records/code"))
+    scripts_ready(page)
+    for digit in "000000":
+        page.locator(f'#code-form [data-key="{digit}"]').click()
+    page.locator("#code-next").click()
+    expect(page.locator("#code-error")).to_be_visible()
+    each_combination("records: a wrong code")
+
+    phone.goto(kiosk("/sandbox/sms/"))
+    expect(phone.locator(".sms-text").first).to_be_visible()
+    each_combination("sandbox SMS", phone)
+    code = phone.locator(".sms-text").first.inner_text()
+    digits = "".join(character for character in code if character.isdigit())[:6]
+    page.locator('#code-form [data-key="clear"]').click()
+    for digit in digits:
+        page.locator(f'#code-form [data-key="{digit}"]').click()
+    page.locator("#code-next").click()
+    expect(page).to_have_url(url_is(kiosk, "/records/"))
+    each_combination("records")
+    each_combination_after("records: a reprint", '[id^="reprint-"]', "#receipt-reprint")
+    each_combination_after("records: a certificate", '[id^="certificate-"]', "#certificate")
+    page.locator('[id^="certificate-"]').first.click()
+
+    phone.goto(page.locator("#certificate-qr").get_attribute("data-verify-url"))
+    expect(phone.locator("#verdict")).to_be_visible()
+    each_combination("verify: genuine certificate", phone)
+    phone.goto(kiosk("/verify/C0000000000000000000000000000"))
+    each_combination("verify: not verified", phone)
+    audit.expect_none()

@@ -3,6 +3,7 @@ the records by year and scheme, reprints, certificates and /verify/<code>."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 import pytest
@@ -12,7 +13,7 @@ from kiosk.domain import otp as otp_rules
 from kiosk.extensions import db
 from kiosk.models import Certificate, OtpChallenge, Receipt, SandboxSms, Visit
 from kiosk.sms import SmsError, SmsThrottled
-from tests.helpers import SUN_LI, ZHAO_MIN, Journey, wallet_token
+from tests.helpers import SUN_LI, ZHAO_MIN, Journey, csrf_token, wallet_token
 
 ZHENG_KAI = "110105196210081057"  # the demo person with no registered phone
 CODE = re.compile(r"验证码为(\d{6})")
@@ -37,8 +38,8 @@ def sent_codes(app) -> list[str]:
         return [CODE.search(text).group(1) for text in db.session.scalars(select(SandboxSms.text).order_by(SandboxSms.id))]
 
 
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+def text_of(page: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
 
 
 def proven_by_sms(journey: Journey, app, number: str = SUN_LI):
@@ -317,3 +318,40 @@ def test_the_sandbox_sms_page_shows_messages_with_masked_numbers(demo, client):
     assert CODE.search(page.text)
     fragment = client.get("/sandbox/sms/", headers={"HX-Request": "true"})
     assert fragment.text.lstrip().startswith('<div id="sms-list"')
+
+
+@pytest.mark.parametrize("app_config", [{"TERMINAL_CODE": None, "COUNTER_CODE": None}])
+def test_records_need_an_enrolled_kiosk_but_verifying_needs_none(demo, client):
+    for path in ("/records/identify", "/records/", "/records/code", "/sandbox/sms/"):
+        response = client.get(path)
+        if path.startswith("/records"):
+            assert response.status_code == 303 and response.headers["Location"].endswith("/enrol"), path
+    # a phone that is no terminal opens a verification page and switches its language there
+    phone = Journey(client)
+    page = phone.get("/verify/R" + "0" * 29)
+    assert page.status_code == 404
+    phone.token = csrf_token(page.text)  # the page's own form token (Journey keeps only a 200's)
+    switched = phone.post("/preferences/language", {"next": "/verify/R" + "0" * 29})
+    assert switched.status_code == 303 and switched.headers["Location"].endswith("/verify/R" + "0" * 29)
+    assert 'lang="en"' in phone.get("/verify/R" + "0" * 29).text
+
+
+def test_a_payment_recovered_from_a_statement_is_in_the_records_with_how_it_came(demo, client):
+    from kiosk.domain.orders import Source
+    from kiosk.services.settlement import record_payment
+    from kiosk.services.uow import UnitOfWork
+
+    payer = Journey(client)
+    with demo.app_context():
+        order = payer.pay(ZHAO_MIN)
+        attempt = order.attempt
+        # the kiosk never heard of the payment; the next day's statement had it (services/statements.py)
+        record_payment(UnitOfWork(db.session), attempt.id, trade_no="2026120122001", amount_fen=attempt.amount_fen,
+                       source=Source.RECONCILE, because=("statement_repair", "paid on the statement"))
+    payer.post("/done")
+    journey = Journey(demo.test_client())
+    english(journey)
+    records_identify(journey, ZHAO_MIN, name="赵敏")
+    page = journey.get("/records/").text
+    assert text_of(page).count("Recovered from the provider's statement") == 3  # two overdue months and this month
+    assert page.count('name="receipt"') == 1  # one receipt covers the three: one button
