@@ -82,6 +82,18 @@ class Journey:
         return latest_order()
 
 
+    def paid_receipt(self, app, number):
+        """Identify, pay everything with the sandbox wallet on a second device, and open the
+        receipt screen (its response)."""
+        with app.app_context():
+            token = wallet_token(self.pay(number))
+        wallet = Journey(app.test_client())
+        assert wallet.post(f"/sandbox/wallet/{token}/pay").status_code == 200
+        app.config["PROVIDER_QUERY_INTERVAL_SECONDS"] = 0  # notify is off in tests: the kiosk finds the payment by asking
+        self.get("/payment")
+        return self.get("/receipt")
+
+
 def latest_order() -> PaymentOrder | None:
     db.session.expire_all()
     return db.session.scalars(select(PaymentOrder).order_by(PaymentOrder.id.desc())).first()

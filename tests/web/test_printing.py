@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from kiosk.extensions import db
 from kiosk.models import AuditEntry, PrintJob, Receipt, Terminal
 from kiosk.services import staff
-from tests.helpers import ZHANG_SAN, ZHAO_MIN, Journey, wallet_token
+from tests.helpers import ZHANG_SAN, ZHAO_MIN, Journey
 from tests.services.conftest import uow
 
 DLE_EOT = b"\x10\x04"
@@ -95,15 +95,7 @@ def refused_url() -> str:
 def paid_receipt_page(app, client) -> tuple[Journey, object]:
     journey = Journey(client)
     journey.post("/preferences/language", {"next": "/"})
-    with app.app_context():
-        order = journey.pay(ZHAO_MIN)
-        token = wallet_token(order)
-    wallet = Journey(app.test_client())
-    wallet.get(f"/sandbox/wallet/{token}")
-    wallet.post(f"/sandbox/wallet/{token}/pay")
-    app.config["PROVIDER_QUERY_INTERVAL_SECONDS"] = 0
-    journey.get("/payment")
-    return journey, journey.get("/receipt")
+    return journey, journey.paid_receipt(app, ZHAO_MIN)
 
 
 def test_an_escpos_kiosk_prints_the_receipt_once_in_its_printers_encoding(demo, client, printer):

@@ -13,7 +13,7 @@ from kiosk.domain import otp as otp_rules
 from kiosk.extensions import db
 from kiosk.models import Certificate, OtpChallenge, Receipt, SandboxSms, Visit
 from kiosk.sms import SmsError, SmsThrottled
-from tests.helpers import SUN_LI, ZHAO_MIN, Journey, csrf_token, wallet_token
+from tests.helpers import SUN_LI, ZHAO_MIN, Journey, csrf_token
 
 ZHENG_KAI = "110105196210081057"  # the demo person with no registered phone
 CODE = re.compile(r"验证码为(\d{6})")
@@ -289,16 +289,7 @@ def test_an_altered_or_invented_code_does_not_verify(demo, client):
 
 
 def test_the_success_screen_carries_the_electronic_receipts_qr_code(demo, client):
-    journey = Journey(client)
-    with demo.app_context():
-        order = journey.pay(ZHAO_MIN)
-        token = wallet_token(order)
-    wallet = Journey(demo.test_client())
-    wallet.get(f"/sandbox/wallet/{token}")
-    wallet.post(f"/sandbox/wallet/{token}/pay")
-    demo.config["PROVIDER_QUERY_INTERVAL_SECONDS"] = 0
-    journey.get("/payment")
-    page = journey.get("/receipt")
+    page = Journey(client).paid_receipt(demo, ZHAO_MIN)
     url = re.search(r'id="receipt-qr" data-verify-url="([^"]+)"', page.text).group(1)
     assert url.startswith("http://localhost/verify/R")
     number = re.search(r'id="receipt-number">(\w+)<', page.text).group(1)
