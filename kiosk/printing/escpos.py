@@ -13,8 +13,10 @@ Three traps of python-escpos 3.1 are avoided here:
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import socket
 import unicodedata
 from urllib.parse import parse_qs, urlsplit
 
@@ -134,8 +136,31 @@ def _ask(printer, n: int) -> int | None:
     return byte if byte & 0b1001_0011 == 0b0001_0010 else None
 
 
+@contextlib.contextmanager
+def _short_reads(printer):
+    """A network printer's socket waits at most STATUS_READ_TIMEOUT_MS for a status answer
+    (escpos's ``Network`` has one timeout for everything): a printer that never answers status
+    requests must not hold every receipt up by the whole connection timeout."""
+    device = getattr(printer, "_device", None)  # not ``device``: escpos opens the printer on reading it
+    if not isinstance(device, socket.socket):
+        yield
+        return
+    before = device.gettimeout()
+    limit = STATUS_READ_TIMEOUT_MS / 1000
+    device.settimeout(limit if before is None else min(before, limit))
+    try:
+        yield
+    finally:
+        device.settimeout(before)
+
+
 def read_status(printer) -> PrinterStatus:
     """What the printer says of itself, UNKNOWN when it says nothing."""
+    with _short_reads(printer):
+        return _read_status(printer)
+
+
+def _read_status(printer) -> PrinterStatus:
     printer_status = _ask(printer, 1)
     if printer_status is None:
         return PrinterStatus.UNKNOWN  # don't wait out the other two requests as well

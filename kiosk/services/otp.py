@@ -16,7 +16,7 @@ from ..domain import otp
 from ..domain.clock import utcnow
 from ..domain.records import names_match
 from ..models import OtpChallenge, Person, Visit
-from ..sms.base import SmsError, SmsGateway, SmsThrottled
+from ..sms.base import SmsError, SmsGateway, SmsThrottled, SmsUncertain
 from .uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,9 @@ def send_code(uow: UnitOfWork, gateway: SmsGateway | None, secret: bytes, *, vis
         session = uow.session
         person_id, phone = session.execute(select(Visit.person_id, Person.phone).join(Person, Person.id == Visit.person_id)
                                            .where(Visit.id == visit_id)).one()
+        # one sender at a time per person: the count below and the insert are one step (on SQLite
+        # BEGIN IMMEDIATE already serialises writers; FOR UPDATE is for PostgreSQL)
+        session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
         if not phone:
             return SendOutcome(Sent.NO_PHONE)
         since = now - max(otp.PER_PERSON[1], otp.PER_TERMINAL[1])
@@ -66,9 +69,6 @@ def send_code(uow: UnitOfWork, gateway: SmsGateway | None, secret: bytes, *, vis
         until = otp.may_send(to_person, from_terminal, now)
         if until is not None:
             return SendOutcome(Sent.LIMITED, until)
-        # an earlier code of this visit is spent: only the newest one counts
-        session.execute(update(OtpChallenge).where(OtpChallenge.visit_id == visit_id, OtpChallenge.used_at.is_(None))
-                        .values(tries=otp.MAX_TRIES).execution_options(synchronize_session=False))
         challenge = OtpChallenge(person_id=person_id, terminal_id=terminal_id, visit_id=visit_id, sent_at=now)
         session.add(challenge)
         session.flush()
@@ -76,8 +76,12 @@ def send_code(uow: UnitOfWork, gateway: SmsGateway | None, secret: bytes, *, vis
         challenge.code_hash = otp.code_hash(secret, challenge.id, code)
         challenge_id = challenge.id
         uow.commit()
+    uow.idle()  # the gateway is a remote service: nothing of ours stays open while it answers
     try:
         gateway.send_code(phone, code)
+    except SmsUncertain as error:
+        # perhaps sent: the code stands (and counts); the code screen offers a new one if none comes
+        log.warning("one-time code perhaps not sent by %s for challenge %s: %s", gateway.name, challenge_id, error.reason)
     except SmsError as error:
         # the reason is the provider's code and words, never the number or the code (kiosk/sms/base.py)
         log.warning("one-time code not sent by %s for challenge %s: %s", gateway.name, challenge_id, error.reason)
@@ -85,6 +89,12 @@ def send_code(uow: UnitOfWork, gateway: SmsGateway | None, secret: bytes, *, vis
             uow.session.execute(delete(OtpChallenge).where(OtpChallenge.id == challenge_id))
             uow.commit()
         return SendOutcome(Sent.THROTTLED if isinstance(error, SmsThrottled) else Sent.FAILED)
+    with uow:
+        # the visit's earlier codes are spent once this one is out: only the newest counts
+        uow.session.execute(update(OtpChallenge).where(OtpChallenge.visit_id == visit_id, OtpChallenge.id != challenge_id,
+                                                       OtpChallenge.used_at.is_(None))
+                            .values(tries=otp.MAX_TRIES).execution_options(synchronize_session=False))
+        uow.commit()
     return SendOutcome(Sent.SENT)
 
 
@@ -95,8 +105,11 @@ class CheckOutcome:
 
 
 def pending_challenge(session, visit_id: int) -> OtpChallenge | None:
-    """The visit's newest code, if one was sent."""
-    return session.scalar(select(OtpChallenge).where(OtpChallenge.visit_id == visit_id).order_by(OtpChallenge.id.desc()).limit(1))
+    """The visit's newest code, if one was sent to the person the visit is for now: a code sent
+    for someone else proves nothing (``visits.set_person`` also spends a visit's codes)."""
+    return session.scalar(select(OtpChallenge).join(Visit, Visit.id == OtpChallenge.visit_id)
+                          .where(OtpChallenge.visit_id == visit_id, OtpChallenge.person_id == Visit.person_id)
+                          .order_by(OtpChallenge.id.desc()).limit(1))
 
 
 def check_code(uow: UnitOfWork, secret: bytes, *, visit_id: int, typed: str, now: dt.datetime | None = None) -> CheckOutcome:

@@ -61,6 +61,7 @@ def print_on_terminal(uow: UnitOfWork, terminal_id: int, document: Document, *, 
         job_id = job.id
         uow.commit()
     detail = ""
+    uow.idle()
     try:
         if not setting.url:
             raise PrinterUnavailable(PrinterStatus.OFFLINE, "no printer address is set for this terminal")
@@ -85,6 +86,7 @@ def probe(uow: UnitOfWork, terminal_id: int, *, timeout_seconds: float = 5, open
     if setting.mode is not PrintMode.ESCPOS:
         return None
     status = PrinterStatus.OFFLINE
+    uow.idle()  # no transaction of ours stays open while the printer answers (or does not)
     if setting.url:
         printer = None
         try:

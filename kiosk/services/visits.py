@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.clock import utcnow
 from ..domain.orders import OrderStatus
+from ..domain.otp import MAX_TRIES as OTP_MAX_TRIES
 from ..domain.terminals import TerminalKind
 from ..models import MAX_MEMBERS, OtpChallenge, Person, Region, Terminal, Visit, VisitMember
 from .uow import UnitOfWork
@@ -137,6 +138,9 @@ def set_person(uow: UnitOfWork, visit_id: int, person_id: int | None) -> None:
         uow.session.execute(update(Visit).where(Visit.id == visit_id)
                             .values(person_id=person_id, candidate_id=None, order_id=None, checkout_key=None, proven_by=None)
                             .execution_options(synchronize_session=False))
+        # the proof of the person before, and any code sent for it, end here
+        uow.session.execute(update(OtpChallenge).where(OtpChallenge.visit_id == visit_id, OtpChallenge.used_at.is_(None))
+                            .values(tries=OTP_MAX_TRIES).execution_options(synchronize_session=False))
         uow.commit()
 
 

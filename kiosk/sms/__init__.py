@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from .base import SmsError, SmsGateway, SmsThrottled
+from .base import SmsError, SmsGateway, SmsThrottled, SmsUncertain
 
 EXTENSION = "kiosk_sms"
 
-__all__ = ["SmsError", "SmsGateway", "SmsThrottled", "init_app", "sms_gateway"]
+__all__ = ["SmsError", "SmsGateway", "SmsThrottled", "SmsUncertain", "init_app", "sms_gateway"]
 
 
 def build_gateway(config, engine_source) -> SmsGateway | None:

@@ -21,7 +21,7 @@ from darabonba.policy.retry import RetryOptions
 from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import TeaException, UnretryableException
 
-from kiosk.sms.base import SmsError, SmsThrottled
+from kiosk.sms.base import SmsError, SmsThrottled, SmsUncertain
 
 FLOW_CONTROL = "isv.BUSINESS_LIMIT_CONTROL"
 SEND_SMS_QUERY = re.compile(r"\?[^\s\"]*PhoneNumbers=[^\s\"]*")
@@ -64,15 +64,21 @@ class AliyunSms:
         except UnretryableException as exc:  # before TeaException, its base class
             cause = exc.inner_exception
             cause = cause.__context__ or cause  # RetryError(str(requests' exception))
-            raise SmsError(f"aliyun: no usable answer ({type(cause).__name__})") from None
+            # never connected (refused, or no connection in time): not sent. Anything later (a read
+            # timeout, a dropped connection, a garbled reply) may have sent the message
+            never_connected = type(cause).__name__ == "ConnectTimeout" or "NewConnectionError" in repr(cause)
+            kind = SmsError if never_connected else SmsUncertain
+            raise kind(f"aliyun: no usable answer ({type(cause).__name__})") from None
         except TeaException as exc:
             raise _refusal(exc.code, exc.message, phone, code) from None
-        except Exception as exc:  # e.g. a JSON body that is not an object
-            raise SmsError(f"aliyun: unexpected {type(exc).__name__}") from None
-        if body is None or body.code != "OK":
-            raise _refusal(body and body.code, body and body.message, phone, code)
+        except Exception as exc:  # e.g. a JSON body that is not an object: the provider had the request
+            raise SmsUncertain(f"aliyun: unexpected {type(exc).__name__}") from None
+        if body is None or not body.code:
+            raise SmsUncertain("aliyun: an answer without a Code")  # not a refusal: perhaps sent
+        if body.code != "OK":
+            raise _refusal(body.code, body.message, phone, code)
         if not body.biz_id:
-            raise SmsError("aliyun: OK without BizId")
+            raise SmsUncertain("aliyun: OK without BizId")
         return body.biz_id
 
 

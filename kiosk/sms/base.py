@@ -23,11 +23,16 @@ class SmsThrottled(SmsError):
     too many messages to one number in a minute, hour or day): waiting is the only cure."""
 
 
+class SmsUncertain(SmsError):
+    """No usable answer (a timeout once the request was out, a broken connection, a garbled
+    reply): the message may have been sent. The code is kept and counts against the limits."""
+
+
 class SmsGateway(Protocol):
     name: str
 
     def send_code(self, phone: str, code: str) -> str:
         """Send ``code`` (6 digits) to ``phone`` (11 digits, mainland China) in the template
         agreed with the provider. Returns the provider's reference of the message; raises
-        ``SmsThrottled`` or ``SmsError``. Never logs the phone number or the code."""
+        ``SmsThrottled`` or ``SmsError`` (not sent), or ``SmsUncertain`` (perhaps sent). Never logs the phone number or the code."""
         ...

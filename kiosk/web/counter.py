@@ -8,6 +8,8 @@ the kiosk's own, so the same rules price the same bills. Views parse, call ``ser
 and pick a template; every look-up and payment is in the audit log."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, g, session
 from flask_login import current_user
 
@@ -286,8 +288,8 @@ def certificate():
     form = CertificateForm()
     if g.visit is None or g.visit.person_id is None:
         return go("counter.home")
-    year, _sep, scheme = (form.choice.data or "").partition(":")  # "2027:resident_medical", from the list offered
-    choice = records.certificate_choice(uow().session, g.visit.person_id, int(year) if year.isdigit() else None, scheme)
+    chosen = re.fullmatch(r"([0-9]{4}):([a-z_]{1,40})", form.choice.data or "")  # "2027:resident_medical", as offered
+    choice = records.certificate_choice(uow().session, g.visit.person_id, int(chosen[1]), chosen[2]) if chosen else None
     if choice is None:
         return _page(422, error=CERTIFICATE_NOTHING)
     certificate_id = records.issue_certificate(uow(), person_id=g.visit.person_id, year=choice[0], scheme=choice[1],

@@ -125,7 +125,8 @@ class CodeForm(FlaskForm):
 
 
 class ReprintForm(FlaskForm):
-    receipt = IntegerField()
+    """A receipt's internal id (``row_id`` judges it: a number no id column holds names no row)."""
+    receipt = StringField()
 
 
 class CertificateForm(FlaskForm):

@@ -19,7 +19,7 @@ from ..services.contributions import contribution_record
 from ..services.dues import schemes_of
 from ..sms import sms_gateway
 from . import go, limits, printouts, render, uow, verify_key
-from .forms import ActionForm, CertificateForm, CodeForm, RecordsIdentifyForm, ReprintForm
+from .forms import ActionForm, CertificateForm, CodeForm, RecordsIdentifyForm, ReprintForm, row_id
 from .kiosk import load_visit, look_up
 from .messages import CODE_VERDICTS, LOOK_UPS_LIMITED, NAME_MISMATCH, SEND_OUTCOMES
 
@@ -73,6 +73,7 @@ def identify_submit():
     if (form.name.data or "").strip():
         # the ID-card reader typed the name too: it must be the person's, or the card is not theirs
         if not otp.prove_by_card(uow(), visit_id=g.visit.id, name_read=form.name.data):
+            limits.note_not_found()  # names tried against a number count as misses: guessing slows to a crawl
             visits.set_person(uow(), g.visit.id, None)
             form.id_number.errors = [NAME_MISMATCH]
             return render("kiosk/identify.html", "kiosk/_identify_form.html", 422, form=form, **IDENTIFY)
@@ -159,7 +160,11 @@ def overview():
 @needs(proof=True)
 def reprint():
     form = ReprintForm()
-    receipt = records.receipt_of(uow().session, g.visit.person_id, form.receipt.data) if form.receipt.data else None
+    try:
+        receipt_id = row_id(form.receipt.data)
+    except (TypeError, ValueError):
+        return go("records.overview")
+    receipt = records.receipt_of(uow().session, g.visit.person_id, receipt_id)
     if receipt is None:
         return go("records.overview")
     receipt_id, order_id = receipt.id, receipt.order_id

@@ -1,7 +1,8 @@
 """The sandbox wallet (what a phone shows after scanning the QR code) and the sandbox SMS gateway's messages."""
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, current_app
+from flask_login import current_user
 from sqlalchemy import select
 
 from ..domain.records import mask_phone
@@ -54,5 +55,8 @@ sms_bp = Blueprint("sandbox_sms", __name__, url_prefix="/sandbox/sms")
 
 @sms_bp.get("/")
 def messages():
+    if current_app.config["ENV_NAME"] == "production" and not current_user.is_authenticated:
+        # training mode in production: the codes are for the trainers, who log in as staff
+        abort(404)
     gateway = sms_gateway()
     return render("sandbox/sms.html", "sandbox/_sms_list.html", messages=gateway.recent(), mask_phone=mask_phone)

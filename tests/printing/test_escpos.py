@@ -402,3 +402,23 @@ def test_an_unreachable_network_printer_is_offline():
     with pytest.raises(PrinterUnavailable, match="cannot connect") as caught:
         print_document(open_printer(f"tcp://127.0.0.1:{port}", 0.5), RECEIPT, encoding="GBK")
     assert caught.value.status is PrinterStatus.OFFLINE
+
+
+def test_a_network_printers_status_is_read_with_a_short_wait_and_the_long_one_restored():
+    """A printer that never answers status requests must not hold each receipt up by the whole
+    connection timeout: the socket's timeout is cut to the status read's for the reads only."""
+    from escpos.printer import Network
+
+    from kiosk.printing.escpos import STATUS_READ_TIMEOUT_MS, _short_reads
+
+    server = socket.create_server(("127.0.0.1", 0))
+    printer = Network("127.0.0.1", port=server.getsockname()[1], timeout=30)
+    try:
+        printer.open()
+        assert printer._device.gettimeout() == 30
+        with _short_reads(printer):
+            assert printer._device.gettimeout() == STATUS_READ_TIMEOUT_MS / 1000
+        assert printer._device.gettimeout() == 30
+    finally:
+        printer.close()
+        server.close()

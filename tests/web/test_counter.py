@@ -228,7 +228,8 @@ def test_a_cashier_prints_an_a4_certificate_that_verifies(demo, app, cashier):
     assert audit_actions(app)[-1] == "certificate.issue"
     assert app.test_client().get(f"/verify/{code}").status_code == 200
     # a year and scheme with nothing paid: a message, no certificate
-    refused = post(cashier, "/counter/certificate", {"choice": "1999:resident_medical"})
-    assert refused.status_code == 422
+    for choice in ("1999:resident_medical", "²:resident_medical", "9" * 5000 + ":x", ""):
+        refused = post(cashier, "/counter/certificate", {"choice": choice})
+        assert refused.status_code == 422, choice[:20]
     with app.app_context():
         assert db.session.query(Certificate).count() == 1

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from kiosk.domain import otp as otp_rules
 from kiosk.extensions import db
 from kiosk.models import Certificate, OtpChallenge, Receipt, SandboxSms, Visit
-from kiosk.sms import SmsError, SmsThrottled
+from kiosk.sms import SmsError, SmsThrottled, SmsUncertain
 from tests.helpers import SUN_LI, ZHAO_MIN, Journey, csrf_token
 
 ZHENG_KAI = "110105196210081057"  # the demo person with no registered phone
@@ -173,6 +173,45 @@ def test_a_gateway_that_refuses_is_explained_and_the_refusal_does_not_count(demo
         assert db.session.scalar(select(func.count(OtpChallenge.id))) == 0
 
 
+def test_a_gateway_that_cannot_say_whether_it_sent_keeps_the_code_and_counts_it(demo, client, monkeypatch):
+    gateway = demo.extensions["kiosk_sms"]
+    delivered = []
+
+    def no_answer(phone, code):
+        delivered.append(code)  # the provider had it, and the phone may get it
+        raise SmsUncertain("aliyun: no usable answer (ReadTimeout)")
+
+    monkeypatch.setattr(gateway, "send_code", no_answer)
+    journey = Journey(client)
+    records_identify(journey, SUN_LI)
+    response = journey.post("/records/code/send")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/records/code")
+    with demo.app_context():
+        assert db.session.scalar(select(func.count(OtpChallenge.id))) == 1  # counts against the limits
+    assert journey.post("/records/code", {"code": delivered[0]}).status_code == 303
+    assert journey.get("/records/").status_code == 200
+
+
+def test_names_tried_against_a_number_count_as_misses(demo, client):
+    journey = Journey(client)
+    english(journey)
+    assert records_identify(journey, SUN_LI, name="张三").status_code == 422
+    for name in ("李四", "王五"):  # the same visit tries more names
+        assert journey.post("/records/identify", {"id_number": SUN_LI, "name": name}).status_code == 422
+    refused = journey.post("/records/identify", {"id_number": SUN_LI, "name": "孙丽"})
+    assert refused.status_code == 429 and "Too many ID numbers were tried here" in refused.text
+    with demo.app_context():
+        assert db.session.scalar(select(Visit.proven_by)) is None
+
+
+def test_a_receipt_id_no_row_can_have_changes_nothing(demo, client):
+    journey = Journey(client)
+    records_identify(journey, SUN_LI, name="孙丽")
+    for value in ("99999999999", "-1", "abc", ""):
+        response = journey.post("/records/reprint", {"receipt": value})
+        assert response.status_code == 303 and response.headers["Location"].endswith("/records/"), value
+
+
 def test_a_person_without_a_registered_phone_is_told_to_use_the_card(demo, client):
     journey = Journey(client)
     english(journey)
@@ -202,6 +241,21 @@ def test_a_card_whose_name_is_not_the_persons_proves_nothing(demo, client):
         visit = db.session.scalar(select(Visit))
         assert visit.person_id is None and visit.proven_by is None
     assert journey.get("/records/").status_code == 303
+
+
+def test_a_code_sent_for_one_person_does_not_prove_another(demo, client):
+    """Found by review: identify as yourself, ask for a code on your own phone, identify again
+    as someone else and type your code: their records must stay closed."""
+    journey = Journey(client)
+    records_identify(journey, ZHAO_MIN)
+    assert journey.post("/records/code/send").status_code == 303
+    mine = sent_codes(demo)[-1]
+    journey.get("/records/identify")
+    journey.post("/records/identify", {"id_number": SUN_LI})
+    assert journey.post("/records/code", {"code": mine}).status_code == 422
+    assert journey.get("/records/").status_code == 303
+    with demo.app_context():
+        assert db.session.scalar(select(Visit.proven_by)) is None
 
 
 def test_the_proof_ends_with_the_visit_and_with_a_change_of_person(demo, client):

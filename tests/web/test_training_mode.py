@@ -102,3 +102,8 @@ def test_no_banner_outside_training_mode(tmp_path, monkeypatch, sqlite_template)
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_the_sandbox_sms_page_is_for_logged_in_trainers_only_in_production(app):
+    assert app.config["SMS_GATEWAY"] == "sandbox"
+    assert Proxied(app.test_client()).get("/sandbox/sms/").status_code == 404
