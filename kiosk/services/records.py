@@ -70,7 +70,7 @@ def issue_certificate(uow: UnitOfWork, *, person_id: int, year: int, scheme: str
         person = session.get(Person, person_id)
         terminal = session.get(Terminal, terminal_id)
         certificate = Certificate(verify_serial=verification.new_serial(), person_id=person_id, scheme=scheme, year=year,
-                                  months=group.months, payments=len(group.periods), total_fen=group.total_fen,
+                                  period_from=group.first_month, period_to=group.last_day, months=group.months, payments=len(group.periods), total_fen=group.total_fen,
                                   holder_masked=mask_name(person.name), id_masked=person.id_masked,
                                   agency_name=(terminal.region or person.region).agency_name, terminal_code=terminal.code,
                                   staff_id=staff_id, issued_at=now)

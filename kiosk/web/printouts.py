@@ -80,7 +80,8 @@ def certificate_document(certificate, lines_now, verify_code: str, *, reprint: b
               Text(_("This certifies that the insured person below paid the following contributions for %(year)s.",
                      year=certificate.year)),
               Pair(_("Insured"), certificate.holder_masked), Pair(_("ID number"), certificate.id_masked),
-              Pair(_("Scheme"), _scheme(certificate.scheme)), Pair(_("Year"), str(certificate.year)), Rule()]
+              Pair(_("Scheme"), _scheme(certificate.scheme)), Pair(_("Year"), str(certificate.year)),
+              Pair(_("Period"), f"{certificate.period_from.isoformat()} – {certificate.period_to.isoformat()}"), Rule()]
     if lines_now is not None:
         lines += [Pair(period_label(period.scheme, period.period_start, period.period_end), _money(period.amount_fen))
                   for period in lines_now.periods]

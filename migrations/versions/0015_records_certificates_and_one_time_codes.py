@@ -30,6 +30,8 @@ def upgrade():
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('scheme', sa.String(length=40), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('period_from', sa.Date(), nullable=False),
+    sa.Column('period_to', sa.Date(), nullable=False),
     sa.Column('months', sa.Integer(), nullable=False),
     sa.Column('payments', sa.Integer(), nullable=False),
     sa.Column('total_fen', sa.Integer(), nullable=False),

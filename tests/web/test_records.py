@@ -323,6 +323,7 @@ def test_a_certificate_states_the_years_payments_and_verifies_on_a_phone(demo, c
     assert verified.status_code == 200
     text = text_of(verified.text)
     assert "Genuine payment certificate" in text and "孙*" in text and "¥400.00" in text and "孙丽" not in text
+    assert f"{year}-01-01 – {year}-12-31" in text  # the period: an annual premium covers the year
     assert verified.headers["Cache-Control"] == "no-store"
 
 
