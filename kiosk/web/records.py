@@ -26,7 +26,7 @@ from .messages import CODE_VERDICTS, LOOK_UPS_LIMITED, NAME_MISMATCH, SEND_OUTCO
 bp = Blueprint("records", __name__, url_prefix="/records")
 bp.before_request(load_visit)
 
-IDENTIFY = {"records_mode": True, "submit_endpoint": "records.identify_submit", "back_endpoint": "kiosk.done"}
+IDENTIFY = {"records_mode": True, "submit_endpoint": "records.identify_submit"}
 
 
 def _secret() -> bytes:
