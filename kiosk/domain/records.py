@@ -86,6 +86,22 @@ def mask_phone(phone: str | None) -> str:
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:] if len(phone) >= 8 else "*" * len(phone)
 
 
+class NotAPhone(ValueError):
+    """Not a mainland mobile number."""
+
+
+def normalise_phone(typed: str | None) -> str:
+    """A mainland mobile number as typed at the counter: spaces, hyphens and a +86 or 0086
+    prefix allowed; 11 digits starting 13-19 left. Raises ``NotAPhone``."""
+    text = "".join(character for character in unicodedata.normalize("NFKC", typed or "") if character not in " -")
+    for prefix in ("+86", "0086"):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    if len(text) != 11 or not text.isascii() or not text.isdigit() or text[0] != "1" or text[1] not in "3456789":
+        raise NotAPhone(typed)
+    return text
+
+
 def names_match(read: str, registered: str) -> bool:
     """The name an ID-card reader typed against the one on record: white space (readers pad
     with it) and the middle dot of minority names (·, ・, •) do not count."""

@@ -16,16 +16,16 @@ from flask_login import current_user
 from ..domain.clock import local_today, utcnow
 from ..domain.counter import CounterMethod, CounterProblem, typed_fen
 from ..domain.orders import OrderStatus, Source
-from ..domain.records import by_year_and_scheme
+from ..domain.records import NotAPhone, by_year_and_scheme, mask_phone, normalise_phone
 from ..payments import payments
-from ..services import checkout, counter, receipts, records, visits
+from ..services import checkout, counter, people, receipts, records, visits
 from ..services.dues import all_lines, total_of
 from ..services.staff import audit
 from . import go, printouts, render, terminals, uow, verify_key
 from .kiosk import checkout_settings, look_up
 from .records import certificate_context
-from .forms import ActionForm, CertificateForm, CounterIdentifyForm, CounterPayForm, FloatForm, MemberForm
-from .messages import CERTIFICATE_NOTHING, CHECKOUT_ERRORS, COUNTER_METHODS, COUNTER_PROBLEMS, FAMILY_ERRORS
+from .forms import ActionForm, CertificateForm, CounterIdentifyForm, CounterPayForm, FloatForm, MemberForm, PhoneForm
+from .messages import CERTIFICATE_NOTHING, CHECKOUT_ERRORS, PHONE_INVALID, COUNTER_METHODS, COUNTER_PROBLEMS, FAMILY_ERRORS
 from .staff import role_required
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
@@ -60,7 +60,8 @@ def _audit(action: str, **after) -> None:
         work.commit()
 
 
-def _page(status: int = 200, *, identify=None, member=None, pay=None, error=None, float_form=None):
+def _page(status: int = 200, *, identify=None, member=None, pay=None, error=None, float_form=None, phone_form=None,
+          phone_error=None):
     """The counter's one page: the identify form when nobody is being served, else their dues."""
     here = terminal_id()
     context = dict(identify=identify or CounterIdentifyForm(), member=member or CounterIdentifyForm(prefix="member"),
@@ -75,7 +76,9 @@ def _page(status: int = 200, *, identify=None, member=None, pay=None, error=None
         chosen = set(pay.bills.data or [line.bill.id for line in lines if line.payable])
         context.update(groups=groups, pay=pay, payable=[line for line in lines if line.payable], chosen=chosen,
                        total_fen=total_of(lines, chosen), may_add=visits.may_add_member(g.visit),
-                       certificates=by_year_and_scheme(records.payment_records(uow().session, g.visit.person_id)))
+                       certificates=by_year_and_scheme(records.payment_records(uow().session, g.visit.person_id)),
+                       phone_form=phone_form or PhoneForm(), phone_error=phone_error,
+                       phone_masked=mask_phone(g.visit.person.phone) if g.visit.person.phone else None)
     return render("counter/counter.html", status=status, **context)
 
 
@@ -278,6 +281,23 @@ def reprint(order_id: int):
     receipts.mark_printed(uow(), order.receipt.id)
     _audit("receipt.reprint", order_id=order_id, receipt=order.receipt.number)
     return _payment_page(order_id, auto_print=True, reprint=True)
+
+
+@bp.post("/phone")
+@role_required(*CASHIERS)
+def phone():
+    """The mobile number the citizen being served wants one-time codes sent to (their records at a
+    kiosk); blank removes it. The cashier has their ID card in hand."""
+    form = PhoneForm()
+    if g.visit is None or g.visit.person_id is None:
+        return go("counter.home")
+    typed = (form.phone.data or "").strip()
+    try:
+        number = normalise_phone(typed) if typed else None
+    except NotAPhone:
+        return _page(422, phone_form=form, phone_error=PHONE_INVALID)
+    people.set_phone(uow(), g.visit.person_id, number, current_user.id, terminal_code())
+    return go("counter.home")
 
 
 @bp.post("/certificate")

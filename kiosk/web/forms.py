@@ -124,6 +124,11 @@ class CodeForm(FlaskForm):
     code = StringField()
 
 
+class PhoneForm(FlaskForm):
+    """The mobile number a citizen gives at the counter for one-time codes."""
+    phone = StringField()
+
+
 class ReprintForm(FlaskForm):
     """A receipt's internal id (``row_id`` judges it: a number no id column holds names no row)."""
     receipt = StringField()

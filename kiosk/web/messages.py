@@ -183,5 +183,6 @@ CODE_VERDICTS = {
     Verdict.EXPIRED: _l("This code has expired: codes are valid for 5 minutes. Please ask for a new code."),
     Verdict.MALFORMED: _l("The code has 6 digits. Please type all of them."),
 }
+PHONE_INVALID = _l("A mobile number has 11 digits and starts with 13 to 19, e.g. 138 0013 8000.")
 CERTIFICATE_NOTHING = _l("Nothing was paid for that year and scheme: there is no certificate to print.")
 CHANNELS = {"kiosk": _l("Kiosk"), "counter": _l("Counter"), "statement": _l("Recovered from the provider's statement")}

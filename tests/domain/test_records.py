@@ -67,3 +67,17 @@ def test_a_readers_name_matches_despite_padding_and_the_middle_dot():
     assert names_match("ＡＢＣ", "ABC")  # full width from a reader
     assert not names_match("", "孙丽")
     assert not names_match("孙 丽丽", "孙丽")
+
+
+def test_a_mobile_number_as_typed_at_the_counter():
+    import pytest
+
+    from kiosk.domain.records import NotAPhone, normalise_phone
+
+    assert normalise_phone("138 0013 8000") == "13800138000"
+    assert normalise_phone("+86 139-0000-1234") == "13900001234"
+    assert normalise_phone("008613900001234") == "13900001234"
+    assert normalise_phone("１３９００００１２３４") == "13900001234"  # full-width digits, as some keyboards type them
+    for typed in ("", "1380013800", "138001380001", "12800138000", "23800138000", "1380013800x", None):
+        with pytest.raises(NotAPhone):
+            normalise_phone(typed)

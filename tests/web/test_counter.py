@@ -233,3 +233,32 @@ def test_a_cashier_prints_an_a4_certificate_that_verifies(demo, app, cashier):
         assert refused.status_code == 422, choice[:20]
     with app.app_context():
         assert db.session.query(Certificate).count() == 1
+
+
+def test_a_cashier_registers_a_citizens_phone_and_the_kiosk_sends_codes_there(demo, app, cashier):
+    from kiosk.models import Person, SandboxSms
+    from tests.helpers import Journey
+
+    zheng_kai = "110105196210081057"  # the demo person with no phone
+    identify(cashier, zheng_kai)
+    page = cashier.get("/counter/")
+    assert 'id="phone-now"' in page.text
+    for typed in ("12345", "23800138000", "1380013800x", "１３８"):
+        refused = post(cashier, "/counter/phone", {"phone": typed})
+        assert refused.status_code == 422 and 'id="phone-error"' in refused.text, typed
+    with app.app_context():
+        assert db.session.scalar(select(Person.phone).where(Person.name == "郑凯")) is None
+    assert post(cashier, "/counter/phone", {"phone": "+86 139-0000-1234"}).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(Person.phone).where(Person.name == "郑凯")) == "13900001234"
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "person.phone"))
+        assert entry.before["phone"] is None and entry.after["phone"] == "139****1234"  # masked in the log
+    assert "139****1234" in cashier.get("/counter/").text and "13900001234" not in cashier.get("/counter/").text
+
+    kiosk = Journey(app.test_client())
+    kiosk.get("/")
+    kiosk.post("/records/start")
+    kiosk.post("/records/identify", {"id_number": zheng_kai})
+    assert kiosk.post("/records/code/send").status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(SandboxSms.phone)) == "13900001234"
