@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -46,13 +47,15 @@ class PrintOutcome:
     job_id: int
 
 
-def print_on_terminal(uow: UnitOfWork, terminal_id: int, document: Document, *, receipt_id: int | None = None,
-                      certificate_id: int | None = None, copy: bool = False, timeout_seconds: float = 5,
-                      opener=open_printer, now: dt.datetime | None = None) -> PrintOutcome | None:
-    """Print ``document`` on the terminal's ESC/POS printer; None for a browser-printing terminal."""
+def print_on_terminal(uow: UnitOfWork, terminal_id: int, make_document: Callable[[], Document], *,
+                      receipt_id: int | None = None, certificate_id: int | None = None, copy: bool = False,
+                      timeout_seconds: float = 5, opener=open_printer, now: dt.datetime | None = None) -> PrintOutcome | None:
+    """Print the document ``make_document`` makes on the terminal's ESC/POS printer; None (and
+    nothing made) for a browser-printing terminal."""
     setting = printer_setting(uow.session, terminal_id)
     if setting.mode is not PrintMode.ESCPOS:
         return None
+    document = make_document()
     with uow:
         job = PrintJob(terminal_id=terminal_id, receipt_id=receipt_id, certificate_id=certificate_id, copy=copy,
                        status="sending", created_at=now or utcnow())
@@ -80,8 +83,8 @@ def print_on_terminal(uow: UnitOfWork, terminal_id: int, document: Document, *, 
 
 
 def probe(uow: UnitOfWork, terminal_id: int, *, timeout_seconds: float = 5, opener=open_printer) -> PrinterStatus | None:
-    """Ask an ESC/POS terminal's printer how it is (the heartbeat), and keep the answer; None for
-    a browser-printing terminal. Only status requests are sent: a job that failed stays failed."""
+    """Ask an ESC/POS terminal's printer how it is (for the heartbeat, which keeps the answer);
+    None for a browser-printing terminal. Only status requests are sent: a job that failed stays failed."""
     setting = printer_setting(uow.session, terminal_id)
     if setting.mode is not PrintMode.ESCPOS:
         return None
@@ -101,9 +104,6 @@ def probe(uow: UnitOfWork, terminal_id: int, *, timeout_seconds: float = 5, open
                     printer.close()
                 except Exception:
                     pass
-    with uow:
-        _report(uow.session, terminal_id, status)
-        uow.commit()
     return status
 
 

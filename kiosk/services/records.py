@@ -73,7 +73,7 @@ def issue_certificate(uow: UnitOfWork, *, person_id: int, year: int, scheme: str
                                   period_from=group.first_month, period_to=group.last_day, months=group.months, payments=len(group.periods), total_fen=group.total_fen,
                                   holder_masked=mask_name(person.name), id_masked=person.id_masked,
                                   agency_name=(terminal.region or person.region).agency_name, terminal_code=terminal.code,
-                                  staff_id=staff_id, issued_at=now)
+                                  staff_id=staff_id, issued_at=now, print_count=1)  # issued to be printed, at once
         session.add(certificate)
         session.flush()
         certificate_id = certificate.id
@@ -138,13 +138,3 @@ def verify(session, key: bytes, typed: str) -> VerifiedReceipt | VerifiedCertifi
     now = certificate_lines(session, certificate)
     changed = now is None or (now.total_fen, now.months) != (certificate.total_fen, certificate.months)
     return VerifiedCertificate(certificate, changed)
-
-
-def count_print(uow: UnitOfWork, certificate_id: int) -> int:
-    """One more print of a certificate; returns which print this is (2 and up: a copy)."""
-    with uow:
-        uow.session.execute(update(Certificate).where(Certificate.id == certificate_id)
-                            .values(print_count=Certificate.print_count + 1).execution_options(synchronize_session=False))
-        uow.commit()
-        return uow.session.scalar(select(Certificate.print_count).where(Certificate.id == certificate_id))
-

@@ -251,15 +251,13 @@ def _counter_order(order_id: int):
 def _payment_page(order_id: int, *, auto_print: bool, reprint: bool):
     verify_code = records.order_receipt_code(uow(), verify_key(), order_id)
     order = _counter_order(order_id)
-    taken = counter.taken(uow().session, order.id)  # None for a QR payment
-    context = dict(order=order, receipt=order.receipt, groups=receipts.receipt_groups(order), taken=taken,
-                   kept_fen=order.total_fen - order.refund_due_fen, auto_print=auto_print, reprint=reprint, verify_code=verify_code,
-                   form=ActionForm(), serving=g.visit is not None and g.visit.order_id == order.id)
+    context = printouts.receipt_view(order, verify_code)
+    context.update(taken=counter.taken(uow().session, order.id),  # None for a QR payment
+                   auto_print=auto_print, reprint=reprint, form=ActionForm(),
+                   serving=g.visit is not None and g.visit.order_id == order.id)
     if auto_print and order.receipt is not None:
         # a counter with an ESC/POS printer prints from here; the page says whether it came out
-        outcome = printouts.send_receipt(order.terminal_id, context, copy=reprint)
-        if outcome is not None:
-            context.update(auto_print=False, printed=outcome)
+        printouts.print_receipt(order.terminal_id, context, copy=reprint)
     return render("counter/payment.html", **context)
 
 
@@ -314,7 +312,6 @@ def certificate():
         return _page(422, error=CERTIFICATE_NOTHING)
     certificate_id = records.issue_certificate(uow(), person_id=g.visit.person_id, year=choice[0], scheme=choice[1],
                                                terminal_id=terminal_id(), staff_id=current_user.id)
-    records.count_print(uow(), certificate_id)
     _audit("certificate.issue", certificate_id=certificate_id, year=choice[0], scheme=choice[1])
     return render("counter/certificate.html", **certificate_context(certificate_id), a4=True, auto_print=True)
 

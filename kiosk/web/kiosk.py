@@ -15,12 +15,12 @@ from ..domain.idnumber import InvalidIdNumber, parse_resident_id
 from ..domain.orders import OrderStatus, Source
 from ..domain.contributions import FLEXIBLE
 from ..domain.premiums import Category
-from ..services import checkout, receipts, records, visits
+from ..services import checkout, receipts, visits
 from ..services import terminals as terminal_service
 from ..services.contributions import contribution_record
 from ..services.dues import all_lines, schemes_of, total_of
 from ..services.people import find_person
-from . import go, limits, printouts, render, terminals, uow, verify_key
+from . import go, limits, printouts, render, terminals, uow
 from ..payments import payments
 from .forms import ActionForm, IdentifyForm, MemberForm, PayForm, PreferenceForm
 from .messages import CATEGORIES, CHECKOUT_ERRORS, FAMILY_ERRORS, ID_PROBLEMS, LOOK_UPS_LIMITED, PERSON_NOT_FOUND
@@ -438,23 +438,15 @@ def receipt():
 def _receipt_page(order_id: int, print_now: bool, copy: bool):
     """The receipt screen; with ``print_now``, the receipt prints: on the terminal's ESC/POS
     printer from here (the screen then says whether it came out), else by the page itself."""
-    context = _receipt_context(order_id, print_now)
-    context["reprint"] = copy  # "Print again": marked as a copy, on the screen and the paper
-    context["here"] = url_for("kiosk.receipt")  # the toggles show the receipt again (/receipt/print is a POST)
-    if print_now and context["receipt"] is not None:
-        outcome = printouts.send_receipt(g.visit.terminal_id, context, copy=copy)
-        if outcome is not None:
-            context.update(auto_print=False, printed=outcome)
-    return render("kiosk/receipt.html", **context)
-
-
-def _receipt_context(order_id: int, auto_print: bool) -> dict:
-    verify_code = records.order_receipt_code(uow(), verify_key(), order_id)
     # the order with everything the receipt shows, in three reads (not one per item and bill)
-    order = checkout.order_with_receipt(uow().session, order_id)
-    receipt = order.receipt
-    return dict(order=order, receipt=receipt, groups=receipts.receipt_groups(order), auto_print=auto_print, form=ActionForm(),
-                kept_fen=order.total_fen - order.refund_due_fen, paid_twice=checkout.paid_twice(order), verify_code=verify_code)
+    context = printouts.receipt_context(order_id)
+    # "Print again": marked as a copy, on the screen and the paper; the toggles show the receipt
+    # again (/receipt/print is a POST)
+    context.update(auto_print=print_now, reprint=copy, here=url_for("kiosk.receipt"), form=ActionForm(),
+                   paid_twice=checkout.paid_twice(context["order"]))
+    if print_now and context["receipt"] is not None:
+        printouts.print_receipt(g.visit.terminal_id, context, copy=copy)
+    return render("kiosk/receipt.html", **context)
 
 
 @bp.post("/receipt/print")

@@ -1,6 +1,7 @@
-"""Receipts and certificates as printer documents (``printing.document``) for terminals that
-print ESC/POS: the same content as the HTML receipt (templates/receipts/_receipt.html) and
-certificate (templates/records/_certificate.html), worded in the page's language."""
+"""What a receipt page shows (``receipt_view``), and receipts and certificates as printer
+documents (``printing.document``) for terminals that print ESC/POS: the same content as the HTML
+receipt (templates/receipts/_receipt.html) and certificate (templates/records/_certificate.html),
+worded in the page's language."""
 from __future__ import annotations
 
 from flask import current_app
@@ -11,10 +12,9 @@ from ..domain.clock import to_local
 from ..domain.idnumber import mask_name
 from ..domain.money import yuan
 from ..domain.premiums import Scheme
-from ..domain.terminals import PrintMode
 from ..printing.document import Document, Feed, Pair, Qr, Rule, Text, Title
-from ..services import printing
-from . import period_label, uow, verify_url
+from ..services import checkout, printing, receipts, records
+from . import period_label, uow, verify_key, verify_url
 from .messages import PROVIDERS, SCHEMES
 
 
@@ -93,30 +93,43 @@ def certificate_document(certificate, lines_now, verify_code: str, *, reprint: b
     return Document(tuple(lines + [Feed(2)]))
 
 
-def _escpos(terminal_id: int) -> bool:
-    return printing.printer_setting(uow().session, terminal_id).mode is PrintMode.ESCPOS
+def receipt_view(order, verify_code: str | None = None) -> dict:
+    """What a receipt shows, for the page and the printer: the order (with its paid attempt and
+    items, ``checkout.order_with_receipt``), its receipt, the items by insured person, the amount
+    kept (what was paid less what is refunded as paid elsewhere) and the verification code."""
+    return dict(order=order, receipt=order.receipt, groups=receipts.receipt_groups(order),
+                kept_fen=order.total_fen - order.refund_due_fen, verify_code=verify_code)
 
 
-def _send(terminal_id: int, document: Document, **what) -> printing.PrintOutcome | None:
-    return printing.print_on_terminal(uow(), terminal_id, document, timeout_seconds=current_app.config["PRINTER_TIMEOUT_SECONDS"],
-                                      **what)
+def receipt_context(order_id: int) -> dict:
+    """``receipt_view`` of an order by id. The verification code first: a receipt from before
+    issue 9 gets its serial in a write, which would expire the order loaded after it."""
+    verify_code = records.order_receipt_code(uow(), verify_key(), order_id)
+    return receipt_view(checkout.order_with_receipt(uow().session, order_id), verify_code)
 
 
-def send_receipt(terminal_id: int, context: dict, *, copy: bool) -> printing.PrintOutcome | None:
-    """Print the receipt of ``context`` (the receipt page's) on an ESC/POS terminal's printer;
-    None where the browser prints the page."""
-    if not _escpos(terminal_id):
-        return None
-    receipt = context["receipt"]
-    document = receipt_document(context["order"], receipt, context["groups"], context["kept_fen"], context.get("verify_code"),
-                                reprint=copy, training=current_app.config.get("TRAINING_MODE", False))
-    return _send(terminal_id, document, receipt_id=receipt.id, copy=copy)
+def _print(terminal_id: int, context: dict, make_document, **what) -> dict:
+    """The page's ``context`` after its document went to the terminal's ESC/POS printer: the page
+    then says whether it came out (``printed``) and does not print itself. A browser-printing
+    terminal: ``context`` as it was, nothing made."""
+    outcome = printing.print_on_terminal(uow(), terminal_id, make_document,
+                                         timeout_seconds=current_app.config["PRINTER_TIMEOUT_SECONDS"], **what)
+    if outcome is not None:
+        context.update(auto_print=False, printed=outcome)
+    return context
 
 
-def send_certificate(terminal_id: int, context: dict) -> printing.PrintOutcome | None:
-    if not _escpos(terminal_id):
-        return None
+def print_receipt(terminal_id: int, context: dict, *, copy: bool) -> dict:
+    """Print the receipt of ``context`` (``receipt_view``'s) where the terminal prints ESC/POS."""
+    training = current_app.config.get("TRAINING_MODE", False)
+    return _print(terminal_id, context, lambda: receipt_document(
+        context["order"], context["receipt"], context["groups"], context["kept_fen"], context.get("verify_code"),
+        reprint=copy, training=training), receipt_id=context["receipt"].id, copy=copy)
+
+
+def print_certificate(terminal_id: int, context: dict) -> dict:
+    training = current_app.config.get("TRAINING_MODE", False)
     certificate = context["certificate"]
-    document = certificate_document(certificate, context["lines"], context["verify_code"], reprint=context["reprint"],
-                                    training=current_app.config.get("TRAINING_MODE", False))
-    return _send(terminal_id, document, certificate_id=certificate.id, copy=context["reprint"])
+    return _print(terminal_id, context, lambda: certificate_document(
+        certificate, context["lines"], context["verify_code"], reprint=context["reprint"], training=training),
+        certificate_id=certificate.id, copy=context["reprint"])

@@ -13,7 +13,7 @@ from ..domain import otp as otp_rules
 from ..domain.clock import local_today, to_local, utcnow
 from ..domain.records import by_year_and_scheme, mask_phone
 from ..models import Certificate
-from ..services import checkout, otp, receipts, records, visits
+from ..services import otp, receipts, records, visits
 from ..services import terminals as terminal_service
 from ..services.contributions import contribution_record
 from ..services.dues import schemes_of
@@ -167,22 +167,12 @@ def reprint():
     receipt = records.receipt_of(uow().session, g.visit.person_id, receipt_id)
     if receipt is None:
         return go("records.overview")
-    receipt_id, order_id = receipt.id, receipt.order_id
-    receipts.mark_printed(uow(), receipt_id)
-    verify_code = records.receipt_code(uow(), verify_key(), receipt_id)
-    order = checkout.order_with_receipt(uow().session, order_id)
-    context = dict(order=order, receipt=order.receipt, groups=receipts.receipt_groups(order), kept_fen=order.total_fen - order.refund_due_fen,
-                   reprint=True, auto_print=True, verify_code=verify_code, form=ActionForm())
+    order_id = receipt.order_id
+    receipts.mark_printed(uow(), receipt.id)
+    context = printouts.receipt_context(order_id)
     # drawn in answer to a POST: the language and text-size toggles show the records again
-    context["here"] = url_for("records.overview")
-    return render("records/receipt.html", **_printed(printouts.send_receipt(g.visit.terminal_id, context, copy=True), context))
-
-
-def _printed(outcome, context: dict) -> dict:
-    """The page's context once an ESC/POS printer had its go (then the page does not print itself)."""
-    if outcome is not None:
-        context.update(auto_print=False, printed=outcome)
-    return context
+    context.update(reprint=True, auto_print=True, form=ActionForm(), here=url_for("records.overview"))
+    return render("records/receipt.html", **printouts.print_receipt(g.visit.terminal_id, context, copy=True))
 
 
 @bp.post("/certificate")
@@ -194,9 +184,8 @@ def certificate():
         return go("records.overview")
     certificate_id = records.issue_certificate(uow(), person_id=g.visit.person_id, year=choice[0], scheme=choice[1],
                                                terminal_id=g.visit.terminal_id)
-    records.count_print(uow(), certificate_id)
     context = dict(certificate_context(certificate_id), auto_print=True, form=ActionForm(), here=url_for("records.overview"))
-    return render("records/certificate.html", **_printed(printouts.send_certificate(g.visit.terminal_id, context), context))
+    return render("records/certificate.html", **printouts.print_certificate(g.visit.terminal_id, context))
 
 
 def certificate_context(certificate_id: int) -> dict:

@@ -107,6 +107,6 @@ def heartbeat():
         return "", 422
     # a terminal printing ESC/POS: the server asks its printer itself (the page cannot know)
     probed = printing.probe(uow(), terminal.id, timeout_seconds=current_app.config["PRINTER_TIMEOUT_SECONDS"])
-    terminals.heartbeat(uow(), terminal.id, printer if probed is None else None)
+    terminals.heartbeat(uow(), terminal.id, printer if probed is None else probed)
     return "", 204
 

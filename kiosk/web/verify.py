@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..services import receipts, records
-from . import render, uow, verify_key
+from ..services import records
+from . import printouts, render, uow, verify_key
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -18,9 +18,7 @@ bp = Blueprint("verify", __name__, url_prefix="/verify")
 def show(code: str):
     found = records.verify(uow().session, verify_key(), code[:64])
     if isinstance(found, records.VerifiedReceipt):
-        order = found.order
-        return render("verify/show.html", kind="receipt", receipt=found.receipt, order=order,
-                      groups=receipts.receipt_groups(order), kept_fen=order.total_fen - order.refund_due_fen)
+        return render("verify/show.html", kind="receipt", **printouts.receipt_view(found.order))
     if isinstance(found, records.VerifiedCertificate):
         return render("verify/show.html", kind="certificate", certificate=found.certificate, changed=found.changed_since)
     return render("verify/show.html", status=404, kind=None)

@@ -44,11 +44,11 @@ def test_a_failed_print_is_a_failed_job_and_the_terminals_status(demo):
     with demo.app_context():
         receipt_id = db.session.scalar(select(Receipt.id))
         seen: list[bool] = []
-        outcome = printing.print_on_terminal(uow(), terminal_id, Document((Text("x"),)), receipt_id=receipt_id)
+        outcome = printing.print_on_terminal(uow(), terminal_id, lambda: Document((Text("x"),)), receipt_id=receipt_id)
         assert (outcome.printed, outcome.status) == (False, PrinterStatus.OFFLINE)
         job = db.session.get(PrintJob, outcome.job_id)
         assert job.status == "failed" and "hexadecimal" in job.detail
         assert db.session.get(Terminal, terminal_id).printer_status == "offline"
         escpos_terminal(demo)
-        outcome = printing.print_on_terminal(uow(), terminal_id, Document((Text("x"),)), receipt_id=receipt_id, opener=Silent(seen))
+        outcome = printing.print_on_terminal(uow(), terminal_id, lambda: Document((Text("x"),)), receipt_id=receipt_id, opener=Silent(seen))
         assert outcome.printed is False and seen == [False]
