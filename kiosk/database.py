@@ -19,6 +19,7 @@ import threading
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 _writing: contextvars.ContextVar[bool] = contextvars.ContextVar("kiosk_writing", default=False)
 
@@ -35,6 +36,16 @@ def writing():
 
 def in_writing_block() -> bool:
     return _writing.get()
+
+
+def remote_session(engine: Engine, what: str) -> Session:
+    """A session of its own for a simulated remote service (the sandbox payment provider, the
+    sandbox SMS gateway), which keeps its ledger apart from ours. Refused inside a unit of work:
+    calling a remote service there would hold our transaction across the network (and, on
+    SQLite, wait for our own write lock)."""
+    if in_writing_block():
+        raise RuntimeError(f"{what} was called inside a unit of work")
+    return Session(engine, expire_on_commit=False)
 
 
 def configure_engine(engine: Engine) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ..database import in_writing_block, writing
+from ..database import remote_session, writing
 from ..domain.clock import LOCAL_ZONE, local_today, utcnow
 from ..domain.money import fen_of_yuan, yuan_of_fen
 from ..models import SandboxRefund, SandboxTrade
@@ -58,11 +58,7 @@ class SandboxProvider:
         self.notify_mode = notify_mode
 
     def _session(self) -> Session:
-        if in_writing_block():
-            # a provider is a remote service: calling it inside our transaction would hold the
-            # database across the network (and, on SQLite, wait for our own write lock)
-            raise RuntimeError("a payment provider was called inside a unit of work")
-        return Session(self._engine_source(), expire_on_commit=False)
+        return remote_session(self._engine_source(), "a payment provider")
 
     @contextlib.contextmanager
     def _writing(self):

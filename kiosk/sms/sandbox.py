@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..database import in_writing_block, writing
+from ..database import remote_session, writing
 from ..domain.clock import utcnow
 from ..domain.otp import VALID_FOR
 from ..models import SandboxSms as SandboxMessage
@@ -27,9 +27,7 @@ class SandboxSms:
         self._engine_source = engine_source
 
     def _session(self) -> Session:
-        if in_writing_block():
-            raise RuntimeError("an SMS gateway was called inside a unit of work")
-        return Session(self._engine_source(), expire_on_commit=False)
+        return remote_session(self._engine_source(), "an SMS gateway")
 
     def send_code(self, phone: str, code: str) -> str:
         with self._session() as session, writing(), session.begin():
